@@ -30,6 +30,7 @@ class ParseContext:
     reporting_currency: str = "USD"
     reporting_timezone: str = "UTC"
     pii_salt: str | None = None
+    allow_unsalted_pii: bool = False  # privacy.allow_unsalted_dev
 
     @classmethod
     def from_settings(cls, settings: Settings, source: str, folder_date: dt.date) -> ParseContext:
@@ -39,6 +40,7 @@ class ParseContext:
             reporting_currency=settings.reporting.currency,
             reporting_timezone=settings.reporting.timezone,
             pii_salt=settings.pii_salt,
+            allow_unsalted_pii=settings.privacy.allow_unsalted_dev,
         )
 
 
@@ -59,6 +61,29 @@ class Source:
         dates outside ``ctx.folder_date``, unknown currency codes.
         """
         raise NotImplementedError
+
+    def parse_to_parquet(self, path: Path, ctx: ParseContext, out: Path) -> int:
+        """Write the canonical rows of one delivered file to the Parquet file ``out``.
+
+        Ingestion calls this (not ``parse``); it returns the number of rows written. The
+        default conforms ``parse``'s DataFrame. A source whose files can be large overrides
+        it to stream (e.g. DuckDB ``COPY ... TO``) without holding the file in memory; the
+        columns written must be the table's columns (extra columns are ignored by ingest,
+        types are cast to the table's schema when the partition is built).
+        """
+        import pyarrow.parquet as pq
+
+        from pipelines.canonical import conform
+
+        frame = self.parse(path, ctx)
+        try:
+            arrow = conform(frame, self.table)
+        except ValueError as exc:
+            from pipelines.errors import BadInputError
+
+            raise BadInputError(path, f"{exc}; fix the values of that column", None) from exc
+        pq.write_table(arrow, out)
+        return arrow.num_rows
 
     def write(self, rows: pd.DataFrame, out_dir: Path, ctx: ParseContext, fmt: str | None = None) -> list[Path]:
         """Write canonical rows of one day as files in the platform's real format."""

@@ -1,0 +1,59 @@
+# The project's vocabulary. Every target installs what it needs from uv.lock first.
+#   make demo    run the whole pipeline on synthetic data and show the KPIs
+#   make test    run the whole test suite (dbt build and tests, Airflow end-to-end included)
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+SYNCED := $(VENV)/.synced
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup demo test test-fast lint format docs airflow bench clean help
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(SYNCED): uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $(SYNCED)
+
+setup: $(SYNCED) ## create .venv from uv.lock
+
+demo: setup ## generate synthetic data, run ingest -> build -> gate -> publish, print KPIs
+	$(BIN)/attribution demo
+
+test: setup ## the whole suite: unit, sources, dbt, quality, publish, DAGs, Airflow end-to-end
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
+
+test-fast: setup ## everything but the slow Airflow end-to-end run
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m "not airflow"
+
+lint: setup ## ruff (with AIR rules) and sqlfluff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint models macros tests --processes 2
+
+format: setup ## apply ruff formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+docs: setup ## dbt docs into data/reports/dbt-docs
+	$(BIN)/python -c "from pipelines.config import load_settings; from pipelines.warehouse import generate_docs; print(generate_docs(load_settings()))"
+
+airflow: setup ## run Airflow 3 locally (standalone, SQLite) on this project's dags/
+	AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	AIRFLOW__CORE__LOAD_EXAMPLES=False $(BIN)/airflow standalone
+
+bench: setup ## benchmark against the floor and the alternatives (writes data/reports/bench.json)
+	$(BIN)/attribution bench --events 1000000 --events 10000000 --days 60
+
+clean: ## remove generated data (not the venv)
+	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

@@ -1,0 +1,1 @@
+"""Microsoft Advertising (Bing) Reporting API ad performance reports -> ``ad_delivery``."""
