@@ -311,6 +311,11 @@ class Settings:
             "fatigue_drop": self.model.creative.fatigue_drop,
             "fatigue_min_impressions": self.model.creative.fatigue_min_impressions,
             "targets": [t.model_dump(exclude_none=True) for t in self.model.targets],
+            # Warehouse rules without a settings key of their own (dbt_project/ README):
+            # days a currency rate is carried forward over gaps (weekends, holidays), and
+            # the event types whose activity opens sessions (touchpoints).
+            "fx_max_fill_days": 4,
+            "session_event_types": ["page", "screen"],
         }
 
 

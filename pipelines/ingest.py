@@ -41,7 +41,7 @@ import fnmatch
 import hashlib
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,7 +120,7 @@ def file_sha256(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _source_lock(settings: Settings, source: str) -> Iterator[None]:
+def _source_lock(settings: Settings, source: str) -> Generator[None]:
     lock_dir = settings.paths.lake / "_locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
     with open(lock_dir / f"{source}.lock", "a+") as fh:
@@ -266,14 +266,20 @@ def rebuild_partition(
             for f in table.fields
         )
         key = ", ".join(f"d.{_quote(k)}" for k in table.key)
-        files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in lineage["_path"].to_pylist()) + "]"
+        files = (
+            "["
+            + ", ".join("'" + p.replace("'", "''") + "'" for p in lineage["_path"].to_pylist())
+            + "]"
+        )
         sql = f"""
             select
                 {cols},
                 l._source_file as source_file,
                 l._file_hash as file_hash,
                 l._delivered_at as delivered_at
-            from read_parquet({files}, filename = true, file_row_number = true, union_by_name = true) as d
+            from read_parquet(
+                {files}, filename = true, file_row_number = true, union_by_name = true
+            ) as d
             inner join _lineage as l on d.filename = l._path
             qualify l._rank = max(l._rank) over (partition by {key})
             order by l._rank, d.file_row_number
@@ -330,9 +336,7 @@ def ingest(
             if wanted is not None and name not in wanted:
                 continue
             if not source_dir.is_dir():
-                problem(
-                    f"landing/{name} is a file; files go into landing/<source>/<YYYY-MM-DD>/"
-                )
+                problem(f"landing/{name} is a file; files go into landing/<source>/<YYYY-MM-DD>/")
                 continue
             if name not in registry:
                 problem(
@@ -343,7 +347,13 @@ def ingest(
                 continue
             with _source_lock(settings, name):
                 _ingest_source(
-                    settings, ledger, registry[name], source_dir, day_filter, result, progress,
+                    settings,
+                    ledger,
+                    registry[name],
+                    source_dir,
+                    day_filter,
+                    result,
+                    progress,
                     problem,
                 )
     return result
@@ -389,8 +399,13 @@ def _ingest_source(
             if path is not None:
                 result.partitions.setdefault(source.name, []).append(day)
             _emit(
-                progress, "partition", table=source.table.name, source=source.name, day=day,
-                rows=rows, path=path,
+                progress,
+                "partition",
+                table=source.table.name,
+                source=source.name,
+                day=day,
+                rows=rows,
+                path=path,
             )
     finally:
         if con is not None:
@@ -408,7 +423,7 @@ def _ingest_folder(
 ) -> bool:
     """Parse the new files of one landing folder; True if any file was accepted."""
     landing = settings.paths.landing
-    seen_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    seen_at = dt.datetime.now(dt.UTC)
     changed = False
     for path in _landing_files(day_dir):
         rel = path.relative_to(landing).as_posix()
@@ -420,8 +435,16 @@ def _ingest_folder(
         if known is not None and known.status == LOADED and cached:
             out = FileOutcome(rel, source.name, day, rows=known.rows, file_hash=file_hash)
             result.unchanged.append(out)
-            _emit(progress, "file", source=source.name, day=day, file=rel, outcome="unchanged",
-                  rows=known.rows, message=None)
+            _emit(
+                progress,
+                "file",
+                source=source.name,
+                day=day,
+                file=rel,
+                outcome="unchanged",
+                rows=known.rows,
+                message=None,
+            )
             continue
         try:
             if not _accepts(source, path.name):
@@ -435,23 +458,62 @@ def _ingest_folder(
         except PipelineError as exc:
             if not isinstance(exc, BadInputError):
                 raise
-            _reject(settings, ledger, source, day, path, rel, file_hash, st, seen_at,
-                    _wrap(rel, source.name, exc), result, progress)
+            _reject(
+                settings,
+                ledger,
+                source,
+                day,
+                path,
+                rel,
+                file_hash,
+                st,
+                seen_at,
+                _wrap(rel, source.name, exc),
+                result,
+                progress,
+            )
             continue
         except Exception as exc:
-            _reject(settings, ledger, source, day, path, rel, file_hash, st, seen_at,
-                    _wrap(rel, source.name, exc), result, progress)
+            _reject(
+                settings,
+                ledger,
+                source,
+                day,
+                path,
+                rel,
+                file_hash,
+                st,
+                seen_at,
+                _wrap(rel, source.name, exc),
+                result,
+                progress,
+            )
             continue
         partition = lake.partition_path(settings, source.table.name, source.name, day)
         ledger.record(
-            source=source.name, day=day, file_hash=file_hash, source_file=rel,
-            size_bytes=st.st_size, mtime=st.st_mtime, seen_at=seen_at, status=LOADED,
-            table_name=source.table.name, rows=rows,
+            source=source.name,
+            day=day,
+            file_hash=file_hash,
+            source_file=rel,
+            size_bytes=st.st_size,
+            mtime=st.st_mtime,
+            seen_at=seen_at,
+            status=LOADED,
+            table_name=source.table.name,
+            rows=rows,
             partition_path=partition.relative_to(settings.data_dir).as_posix(),
         )
         result.loaded.append(FileOutcome(rel, source.name, day, rows=rows, file_hash=file_hash))
-        _emit(progress, "file", source=source.name, day=day, file=rel, outcome="loaded",
-              rows=rows, message=None)
+        _emit(
+            progress,
+            "file",
+            source=source.name,
+            day=day,
+            file=rel,
+            outcome="loaded",
+            rows=rows,
+            message=None,
+        )
         changed = True
     return changed
 
@@ -474,13 +536,29 @@ def _reject(
     known = ledger.get(source.name, day, file_hash)
     if known is None or known.status != LOADED:
         ledger.record(
-            source=source.name, day=day, file_hash=file_hash, source_file=rel,
-            size_bytes=st.st_size, mtime=st.st_mtime, seen_at=seen_at, status=QUARANTINED,
-            table_name=source.table.name, message=str(err),
+            source=source.name,
+            day=day,
+            file_hash=file_hash,
+            source_file=rel,
+            size_bytes=st.st_size,
+            mtime=st.st_mtime,
+            seen_at=seen_at,
+            status=QUARANTINED,
+            table_name=source.table.name,
+            message=str(err),
         )
     result.quarantined.append(
-        FileOutcome(rel, source.name, day, message=str(err), file_hash=file_hash,
-                    quarantined_to=target)
+        FileOutcome(
+            rel, source.name, day, message=str(err), file_hash=file_hash, quarantined_to=target
+        )
     )
-    _emit(progress, "file", source=source.name, day=day, file=rel, outcome="quarantined",
-          rows=None, message=str(err))
+    _emit(
+        progress,
+        "file",
+        source=source.name,
+        day=day,
+        file=rel,
+        outcome="quarantined",
+        rows=None,
+        message=str(err),
+    )

@@ -22,7 +22,7 @@ import contextlib
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,7 +82,7 @@ def _fsync_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_target(final: Path) -> Iterator[Path]:
+def atomic_target(final: Path) -> Generator[Path]:
     """Yield a temporary path beside ``final``; on success fsync it and move it into place.
 
     Whatever writes to the temporary path (pyarrow, DuckDB ``COPY``) may fail half-way:

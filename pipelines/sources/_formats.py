@@ -249,14 +249,22 @@ def write_canonical_csv(df: pd.DataFrame, path: Path, table: Table) -> Path:
     for field in table.fields:
         col = out[field.name]
         if pa.types.is_timestamp(field.type):
-            out[field.name] = pd.to_datetime(col, utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(
-                col.notna(), None
-            )
+            frac = any(pd.Timestamp(v).microsecond for v in col if v is not None and not pd.isna(v))
+            out[field.name] = [_iso_utc(v, frac) for v in col]
         elif pa.types.is_boolean(field.type):
             out[field.name] = col.map({True: "true", False: "false"}).where(col.notna(), None)
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, index=False, lineterminator="\n")
     return path
+
+
+def _iso_utc(value: object, fraction: bool) -> str | None:
+    """One format per column (fractions everywhere or nowhere) so any ISO reader copes."""
+    if value is None or pd.isna(value):
+        return None
+    ts = pd.Timestamp(value).tz_convert("UTC")
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if fraction else "%Y-%m-%dT%H:%M:%SZ"
+    return ts.strftime(fmt)
 
 
 def read_canonical_csv(path: Path, table: Table) -> pa.Table:
@@ -271,6 +279,8 @@ def read_canonical_csv(path: Path, table: Table) -> pa.Table:
             col = col.map({"true": True, "false": False, "True": True, "False": False}).astype("boolean")
         elif pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
             col = pd.to_numeric(col)
+        elif pa.types.is_timestamp(field.type):
+            col = pd.to_datetime(col, utc=True, format="ISO8601")
         data[field.name] = col
     return conform(pd.DataFrame(data, index=raw.index), table)
 
@@ -393,7 +403,9 @@ def currency_from_header(label: str) -> tuple[str, str | None]:
     return label.strip(), None
 
 
-def parse_number(raw: object, file: str | Path, where: str, *, decimal_comma: bool = False) -> Decimal | None:
+def parse_number(
+    raw: object, file: str | Path, where: str, *, decimal_comma: bool = False
+) -> Decimal | None:
     """``parse_decimal`` for UI cells: also currency symbols, spaces, ``(12.00)``, ``4.5%``.
 
     With ``decimal_comma`` (localised exports, ``;``-delimited) ``1 234,56`` and
@@ -414,7 +426,8 @@ def parse_number(raw: object, file: str | Path, where: str, *, decimal_comma: bo
     try:
         value = parse_decimal(text, file, where)
     except BadInputError:
-        raise BadInputError(file, f"{raw!r} is not a number; fix the value or re-export", where) from None
+        problem = f"{raw!r} is not a number; fix the value or re-export"
+        raise BadInputError(file, problem, where) from None
     return None if value is None else (-value if negative else value)
 
 
@@ -426,7 +439,9 @@ def plain_number(value: object) -> str:
     return format(d.normalize(), "f")
 
 
-def format_units(value: object, min_places: int = 2, max_places: int = 6, thousands: bool = False) -> str:
+def format_units(
+    value: object, min_places: int = 2, max_places: int = 6, thousands: bool = False
+) -> str:
     """A number as UIs show it: at least ``min_places`` decimals, more only when needed."""
     d = Decimal(str(value))
     places = min_places
@@ -475,7 +490,12 @@ def clean_text(value: object) -> str | None:
 def parse_day(raw: object, file: str | Path, where: str) -> dt.date:
     """A day from ``2026-03-02``, ``2026-03-02 00:00:00``, ``20260302`` or ``Mar 2, 2026``."""
     text = "" if raw is None else str(raw).strip()
-    candidates = ((text[:10], "%Y-%m-%d"), (text, "%Y%m%d"), (text, "%b %d, %Y"), (text, "%B %d, %Y"))
+    candidates = (
+        (text[:10], "%Y-%m-%d"),
+        (text, "%Y%m%d"),
+        (text, "%b %d, %Y"),
+        (text, "%B %d, %Y"),
+    )
     for value, fmt in candidates:
         try:
             return dt.datetime.strptime(value, fmt).date()
@@ -510,10 +530,19 @@ def default_account_id(options: dict) -> str | None:
     return None
 
 
-_AD_SUMS = ("impressions", "clicks", "link_clicks", "spend_micros", "platform_conversions", "platform_conversion_value")
+_AD_SUMS = (
+    "impressions",
+    "clicks",
+    "link_clicks",
+    "spend_micros",
+    "platform_conversions",
+    "platform_conversion_value",
+)
 
 
-def finish_ad_delivery(path: Path, records: list[dict], folder_date: dt.date, table: Table) -> pd.DataFrame:
+def finish_ad_delivery(
+    path: Path, records: list[dict], folder_date: dt.date, table: Table
+) -> pd.DataFrame:
     """Check parsed ``ad_delivery`` records and return them as canonical rows.
 
     Each record holds canonical columns plus ``_where`` (its place in the file, used in
@@ -570,7 +599,7 @@ def derived_id(*parts: object) -> str:
 
 def canonical_records(rows: pd.DataFrame) -> list[dict]:
     """Canonical rows as plain dicts, pandas/NumPy nulls turned into ``None`` (for writers)."""
-    out = []
-    for rec in rows.to_dict(orient="records"):
-        out.append({k: (None if pd.api.types.is_scalar(v) and pd.isna(v) else v) for k, v in rec.items()})
-    return out
+    def plain(v: object) -> object:
+        return None if pd.api.types.is_scalar(v) and pd.isna(v) else v
+
+    return [{k: plain(v) for k, v in rec.items()} for rec in rows.to_dict(orient="records")]

@@ -31,6 +31,7 @@ class ParseContext:
     reporting_timezone: str = "UTC"
     pii_salt: str | None = None
     allow_unsalted_pii: bool = False  # privacy.allow_unsalted_dev
+    pii_salt_env: str = "ATTRIBUTION_PII_SALT"  # privacy.salt_env, named in error messages
 
     @classmethod
     def from_settings(cls, settings: Settings, source: str, folder_date: dt.date) -> ParseContext:
@@ -41,6 +42,7 @@ class ParseContext:
             reporting_timezone=settings.reporting.timezone,
             pii_salt=settings.pii_salt,
             allow_unsalted_pii=settings.privacy.allow_unsalted_dev,
+            pii_salt_env=settings.privacy.salt_env,
         )
 
 
@@ -85,7 +87,9 @@ class Source:
         pq.write_table(arrow, out)
         return arrow.num_rows
 
-    def write(self, rows: pd.DataFrame, out_dir: Path, ctx: ParseContext, fmt: str | None = None) -> list[Path]:
+    def write(
+        self, rows: pd.DataFrame, out_dir: Path, ctx: ParseContext, fmt: str | None = None
+    ) -> list[Path]:
         """Write canonical rows of one day as files in the platform's real format."""
         raise NotImplementedError
 

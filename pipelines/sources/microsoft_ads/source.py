@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -78,7 +79,9 @@ def read_report_text(path: Path) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = [
-                n for n in zf.namelist() if not n.endswith("/") and n.lower().endswith((".csv", ".tsv"))
+                n
+                for n in zf.namelist()
+                if not n.endswith("/") and n.lower().endswith((".csv", ".tsv"))
             ]
             if len(names) != 1:
                 raise BadInputError(
@@ -88,7 +91,9 @@ def read_report_text(path: Path) -> str:
                 )
             return decode_text(zf.read(names[0]), f"{path}!{names[0]}")
     except zipfile.BadZipFile as exc:
-        raise BadInputError(path, f"the ZIP download is damaged ({exc}); download it again") from exc
+        raise BadInputError(
+            path, f"the ZIP download is damaged ({exc}); download it again"
+        ) from exc
 
 
 def _preamble(rows: list[list[str]]) -> dict[str, str]:
@@ -118,7 +123,9 @@ def _time_period(raw: str, file: Path, where: str) -> dt.date:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise BadInputError(file, f"TimePeriod {raw!r} is not a date (expected 2026-03-02 or 3/2/2026)", where)
+    raise BadInputError(
+        file, f"TimePeriod {raw!r} is not a date (expected 2026-03-02 or 3/2/2026)", where
+    )
 
 
 def _digits(raw: object) -> str | None:
@@ -191,7 +198,9 @@ class MicrosoftAdsSource(Source):
 
         opts = ctx.options
         conv_col = str(opts.get("conversion_column", "Conversions"))
-        value_col = str(opts.get("value_column", "Revenue" if conv_col == "Conversions" else "AllRevenue"))
+        value_col = str(
+            opts.get("value_column", "Revenue" if conv_col == "Conversions" else "AllRevenue")
+        )
         tz_for = self._timezone_resolver(path, pre, opts)
         default_currency = opts.get("currency")
         if "CurrencyCode" not in header and not default_currency:
@@ -250,7 +259,9 @@ class MicrosoftAdsSource(Source):
                     "link_clicks": clicks,
                     "spend_micros": to_micros(spend) if spend is not None else 0,
                     "platform_conversions": parse_float(rec.get(conv_col), path, where(conv_col)),
-                    "platform_conversion_value": parse_float(rec.get(value_col), path, where(value_col)),
+                    "platform_conversion_value": parse_float(
+                        rec.get(value_col), path, where(value_col)
+                    ),
                     "conversion_definition": f"microsoft:{conv_col}",
                 }
             )
@@ -260,14 +271,18 @@ class MicrosoftAdsSource(Source):
         """account id -> IANA zone: per-account option, file-wide option, preamble, else None."""
         per_account = {str(k): v for k, v in (opts.get("account_timezones") or {}).items()}
         fixed = opts.get("account_timezone")
-        candidates: list[tuple[str, str]] = [(f"sources.microsoft_ads.account_timezones.{k}", v) for k, v in per_account.items()]
+        candidates: list[tuple[str, str]] = [
+            (f"sources.microsoft_ads.account_timezones.{k}", v) for k, v in per_account.items()
+        ]
         if fixed:
             candidates.append(("sources.microsoft_ads.account_timezone", fixed))
         resolved: dict[str, str] = {}
         for label, value in candidates:
             iana = to_iana(str(value))
             if iana is None:
-                raise BadInputError(path, f"{label} = {value!r} is not a known time zone; use an IANA name")
+                raise BadInputError(
+                    path, f"{label} = {value!r} is not a known time zone; use an IANA name"
+                )
             resolved[label] = iana
         from_file: str | None = None
         if not fixed and "time zone" in pre and pre["time zone"]:
@@ -366,12 +381,12 @@ class MicrosoftAdsSource(Source):
                     str(clicks),
                     f"{(clicks / imps * 100):.2f}%" if imps else "0.00%",
                     format_amount(spend / clicks if spend and clicks else 0, 2, thousands=True),
-                    format_amount(spend, 2, thousands=True),
+                    _money(spend),
                     _conversions(r.platform_conversions),
-                    format_amount(
-                        None if pd.isna(r.platform_conversion_value) else r.platform_conversion_value,
-                        2,
-                        thousands=True,
+                    _money(
+                        None
+                        if pd.isna(r.platform_conversion_value)
+                        else r.platform_conversion_value
                     ),
                 ]
             )
@@ -380,10 +395,19 @@ class MicrosoftAdsSource(Source):
         return buf.getvalue()
 
 
+def _money(value: object) -> str:
+    """FormatVersion 1.0 money: thousands commas, cents (more places only if the value has them)."""
+    if value is None or pd.isna(value):
+        return ""
+    d = Decimal(str(value))
+    places = 2 if d == d.quantize(Decimal("0.01")) else min(6, -d.normalize().as_tuple().exponent)
+    return format_amount(d, places, thousands=True)
+
+
 def _conversions(value: object) -> str:
     if value is None or pd.isna(value):
         return ""
-    return f"{float(value):.2f}".rstrip("0").rstrip(".") if float(value) % 1 else str(int(value))
+    return f"{float(value):.6f}".rstrip("0").rstrip(".") if float(value) % 1 else str(int(value))
 
 
 SOURCE = MicrosoftAdsSource()

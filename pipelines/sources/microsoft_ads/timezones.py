@@ -14,7 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # (enum name, report display text, IANA zone): the common zones of ad accounts.
 ZONES: tuple[tuple[str, str, str], ...] = (
-    ("PacificTimeUSCanadaTijuana", "(GMT-08:00) Pacific Time (US & Canada); Tijuana", "America/Los_Angeles"),
+    (
+        "PacificTimeUSCanadaTijuana",
+        "(GMT-08:00) Pacific Time (US & Canada); Tijuana",
+        "America/Los_Angeles",
+    ),
     ("MountainTimeUSCanada", "(GMT-07:00) Mountain Time (US & Canada)", "America/Denver"),
     ("Arizona", "(GMT-07:00) Arizona", "America/Phoenix"),
     ("CentralTimeUSCanada", "(GMT-06:00) Central Time (US & Canada)", "America/Chicago"),
@@ -30,7 +34,11 @@ ZONES: tuple[tuple[str, str, str], ...] = (
     ),
     ("BogotaLimaQuito", "(GMT-05:00) Bogota, Lima, Quito", "America/Bogota"),
     ("Brasilia", "(GMT-03:00) Brasilia", "America/Sao_Paulo"),
-    ("BuenosAiresGeorgetown", "(GMT-03:00) Buenos Aires, Georgetown", "America/Argentina/Buenos_Aires"),
+    (
+        "BuenosAiresGeorgetown",
+        "(GMT-03:00) Buenos Aires, Georgetown",
+        "America/Argentina/Buenos_Aires",
+    ),
     (
         "GreenwichMeanTimeDublinEdinburghLisbonLondon",
         "(GMT) Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London",
@@ -41,7 +49,11 @@ ZONES: tuple[tuple[str, str, str], ...] = (
         "(GMT+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna",
         "Europe/Berlin",
     ),
-    ("BrusselsCopenhagenMadridParis", "(GMT+01:00) Brussels, Copenhagen, Madrid, Paris", "Europe/Paris"),
+    (
+        "BrusselsCopenhagenMadridParis",
+        "(GMT+01:00) Brussels, Copenhagen, Madrid, Paris",
+        "Europe/Paris",
+    ),
     (
         "BelgradeBratislavaBudapestLjubljanaPrague",
         "(GMT+01:00) Belgrade, Bratislava, Budapest, Ljubljana, Prague",
@@ -56,9 +68,17 @@ ZONES: tuple[tuple[str, str, str], ...] = (
     ),
     ("Jerusalem", "(GMT+02:00) Jerusalem", "Asia/Jerusalem"),
     ("HararePretoria", "(GMT+02:00) Harare, Pretoria", "Africa/Johannesburg"),
-    ("MoscowStPetersburgVolgograd", "(GMT+03:00) Moscow, St. Petersburg, Volgograd", "Europe/Moscow"),
+    (
+        "MoscowStPetersburgVolgograd",
+        "(GMT+03:00) Moscow, St. Petersburg, Volgograd",
+        "Europe/Moscow",
+    ),
     ("AbuDhabiMuscat", "(GMT+04:00) Abu Dhabi, Muscat", "Asia/Dubai"),
-    ("ChennaiKolkataMumbaiNewDelhi", "(GMT+05:30) Chennai, Kolkata, Mumbai, New Delhi", "Asia/Kolkata"),
+    (
+        "ChennaiKolkataMumbaiNewDelhi",
+        "(GMT+05:30) Chennai, Kolkata, Mumbai, New Delhi",
+        "Asia/Kolkata",
+    ),
     ("BangkokHanoiJakarta", "(GMT+07:00) Bangkok, Hanoi, Jakarta", "Asia/Bangkok"),
     (
         "BeijingChongqingHongKongUrumqi",

@@ -1,0 +1,97 @@
+{#
+    The attribution-model registry is the dbt graph itself.
+
+    An attribution model is any model tagged `attribution` named `attr_<model>` that
+    returns `conversion_id, touchpoint_id, model, credit, value_credit`. It takes part in
+    the fact table when <model> is listed in var('attribution_models') (the settings'
+    attribution.models). Adding a model = adding one file (and listing its name in the
+    settings); fct_attributed_conversions and the marts pick it up with no other edit.
+
+    dbt resolves dependencies while parsing, before the graph exists, so the references
+    are declared from the var at parse time; at execution the graph decides which of
+    them are real attribution models. A listed name without a model file stops the
+    parse with dbt's "depends on a node named 'attr_<model>' which was not found".
+#}
+
+{% macro enabled_attribution_models() -%}
+    {#- Names (without the attr_ prefix) of the enabled attribution models, in var order. -#}
+    {%- set wanted = var('attribution_models') -%}
+    {%- if not execute -%}
+        {{ return(wanted | list) }}
+    {%- endif -%}
+    {%- set found = {} -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model'
+            and node.package_name == project_name
+            and 'attribution' in node.tags
+            and node.name.startswith('attr_') -%}
+            {%- do found.update({node.name[5:]: node}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set names = [] -%}
+    {%- for name in wanted if name in found -%}
+        {%- do names.append(name) -%}
+    {%- endfor -%}
+    {{ return(names) }}
+{%- endmacro %}
+
+
+{% macro is_path_local_model(name) -%}
+    {#-
+        True when the model's credits depend only on the conversion's own path (tag
+        `path_local`): such rows may be recomputed for the lookback window only. Other
+        models (data-driven ones) are recomputed in full on every incremental run.
+    -#}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.name == 'attr_' ~ name -%}
+            {{ return('path_local' in node.tags) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+
+{% macro attribution_model_refs() -%}
+    {#- Declares the dependencies; renders one SQL comment line per model. -#}
+    {%- for name in var('attribution_models') %}
+    -- depends_on: {{ ref('attr_' ~ name) }}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{% macro union_attribution_models() -%}
+    {#- `union all` of every enabled attribution model, with the contract's columns. -#}
+    {%- set names = enabled_attribution_models() -%}
+    {%- if names | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "No attribution model is enabled: var('attribution_models') = "
+            ~ var('attribution_models') ~ " matches no model tagged 'attribution' named attr_<model>; "
+            ~ "list existing models under attribution.models in the settings."
+        ) }}
+    {%- endif -%}
+    {%- for name in names %}
+    select
+        conversion_id,
+        touchpoint_id,
+        cast(model as {{ dbt.type_string() }}) as model,
+        cast(credit as {{ type_double() }}) as credit,
+        cast(value_credit as {{ type_double() }}) as value_credit
+    from {{ ref('attr_' ~ name) }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{% macro attribution_model_names_relation() -%}
+    {#- One row per enabled model: `model`, `model_order`, `is_path_local`. -#}
+    {%- for name in enabled_attribution_models() %}
+    select
+        cast({{ sql_string(name) }} as {{ dbt.type_string() }}) as model,
+        {{ loop.index }} as model_order,
+        {{ 'true' if is_path_local_model(name) else 'false' }} as is_path_local
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}

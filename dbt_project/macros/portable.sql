@@ -1,0 +1,135 @@
+{#
+    Small portable helpers. Each dispatches per adapter so that the models stay free of
+    engine-specific idioms (DuckDB by default; Spark SQL for the larger-engine port).
+#}
+
+{# try_cast: dbt.safe_cast is a plain cast on DuckDB, which raises on bad input. #}
+{% macro safe_cast(expression, data_type) -%}
+    {{ return(adapter.dispatch('safe_cast', 'attribution')(expression, data_type)) }}
+{%- endmacro %}
+
+{% macro default__safe_cast(expression, data_type) -%}
+    try_cast({{ expression }} as {{ data_type }})
+{%- endmacro %}
+
+
+{# numerator / denominator, null when the denominator is null or 0. #}
+{% macro safe_divide(numerator, denominator) -%}
+    case
+        when {{ denominator }} is null or {{ denominator }} = 0 then null
+        else cast({{ numerator }} as {{ type_double() }}) / {{ denominator }}
+    end
+{%- endmacro %}
+
+
+{# A stable text hash (md5 hex) of one expression. #}
+{% macro stable_hash(expression) -%}
+    {{ dbt.hash(expression) }}
+{%- endmacro %}
+
+
+{# A stable hash of several columns; nulls are kept distinct from empty strings. #}
+{% macro surrogate_key(columns) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append(
+            "coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '_null_')"
+        ) -%}
+        {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
+    {%- endfor -%}
+    {{ dbt.hash(dbt.concat(parts)) }}
+{%- endmacro %}
+
+
+{#
+    A naive UTC timestamp from a lake column stored as "timestamp with time zone (UTC)".
+    The warehouse computes with naive UTC timestamps only.
+#}
+{% macro utc_timestamp(expression) -%}
+    {{ return(adapter.dispatch('utc_timestamp', 'attribution')(expression)) }}
+{%- endmacro %}
+
+{% macro default__utc_timestamp(expression) -%}
+    cast({{ expression }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{% macro duckdb__utc_timestamp(expression) -%}
+    timezone('UTC', {{ expression }})
+{%- endmacro %}
+
+
+{# The wall-clock time in time zone `tz` of a naive UTC timestamp. #}
+{% macro local_timestamp(expression, tz) -%}
+    {{ return(adapter.dispatch('local_timestamp', 'attribution')(expression, tz)) }}
+{%- endmacro %}
+
+{% macro default__local_timestamp(expression, tz) -%}
+    from_utc_timestamp({{ expression }}, '{{ tz }}')
+{%- endmacro %}
+
+{% macro duckdb__local_timestamp(expression, tz) -%}
+    timezone('{{ tz }}', timezone('UTC', {{ expression }}))
+{%- endmacro %}
+
+
+{# The calendar day in the reporting time zone of a naive UTC timestamp. #}
+{% macro reporting_date(expression) -%}
+    cast({{ local_timestamp(expression, var('reporting_timezone')) }} as date)
+{%- endmacro %}
+
+
+{# Seconds (with fractions) from timestamp `start` to timestamp `stop`. #}
+{% macro seconds_between(start, stop) -%}
+    {{ return(adapter.dispatch('seconds_between', 'attribution')(start, stop)) }}
+{%- endmacro %}
+
+{% macro default__seconds_between(start, stop) -%}
+    ((unix_micros({{ stop }}) - unix_micros({{ start }})) / 1000000.0)
+{%- endmacro %}
+
+{% macro duckdb__seconds_between(start, stop) -%}
+    ({{ dbt.datediff(start, stop, 'microsecond') }} / 1000000.0)
+{%- endmacro %}
+
+
+{# True when `expression` contains a match of the regular expression `pattern`. #}
+{% macro regex_match(expression, pattern) -%}
+    {{ return(adapter.dispatch('regex_match', 'attribution')(expression, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regex_match(expression, pattern) -%}
+    ({{ expression }} rlike {{ pattern }})
+{%- endmacro %}
+
+{% macro duckdb__regex_match(expression, pattern) -%}
+    regexp_matches({{ expression }}, {{ pattern }})
+{%- endmacro %}
+
+
+{# The host of a URL, lower-cased, without port and without a leading "www.". #}
+{% macro url_host(url) -%}
+    case
+        when {{ url }} like '%://%' then
+            regexp_replace(
+                lower({{ dbt.split_part(dbt.split_part(dbt.split_part(url, "'/'", 3), "'?'", 1), "':'", 1) }}),
+                '^www[.]',
+                ''
+            )
+    end
+{%- endmacro %}
+
+
+{# A string literal, quotes escaped. #}
+{% macro sql_string(value) -%}
+    '{{ dbt.escape_single_quotes(value | string) }}'
+{%- endmacro %}
+
+
+{# An 8-byte float (dbt.type_float() is a 4-byte float on DuckDB). #}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'attribution')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double
+{%- endmacro %}

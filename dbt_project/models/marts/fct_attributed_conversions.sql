@@ -1,0 +1,159 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['conversion_date', 'model'],
+        on_schema_change='fail',
+    )
+}}
+{#-
+    Every conversion x touchpoint of its path x enabled attribution model, with the
+    model's credit and the attributed value (value_credit x conversion value). The models
+    are found in the dbt graph (macros/attribution_models.sql): any attr_<model> tagged
+    'attribution' and listed in var('attribution_models').
+
+    Incremental: path-local models (tag path_local: the rule-based ones) are recomputed
+    for conversions dated within var('lookback_days') days before the latest conversion
+    day built, and for conversions refunded in that span; models whose credits depend on
+    all paths (Markov, Shapley) are recomputed in full. Rows are replaced per
+    (conversion_date, model).
+-#}
+{{ attribution_model_refs() }}
+
+with
+
+paths as (
+
+    select * from {{ ref('int_conversion_paths') }}
+
+),
+
+conversions as (
+
+    select
+        conversion_id,
+        last_refund_at
+    from {{ ref('int_conversions') }}
+
+),
+
+credits as (
+
+    {{ union_attribution_models() }}
+
+),
+
+models as (
+
+    {{ attribution_model_names_relation() }}
+
+),
+
+joined as (
+
+    select
+        paths.conversion_id,
+        paths.conversion_type,
+        paths.converted_at,
+        paths.conversion_date,
+        paths.person_key,
+        paths.conversion_value,
+        credits.model,
+        paths.touchpoint_id,
+        paths.touched_at,
+        paths.touch_date,
+        paths.channel,
+        paths.platform,
+        paths.campaign_id,
+        paths.ad_group_id,
+        paths.ad_id,
+        paths.is_tied_to_campaign,
+        paths.touch_position,
+        paths.path_length,
+        credits.credit,
+        credits.value_credit,
+        credits.value_credit * paths.conversion_value as attributed_value,
+        models.is_path_local,
+        conversions.last_refund_at
+    from credits
+    inner join paths
+        on credits.conversion_id = paths.conversion_id
+        and coalesce(credits.touchpoint_id, '') = coalesce(paths.touchpoint_id, '')
+    inner join models
+        on credits.model = models.model
+    inner join conversions
+        on paths.conversion_id = conversions.conversion_id
+
+),
+
+{%- if is_incremental() %}
+
+window_start as (
+
+    select
+        cast({{ dbt.dateadd('day', -var('lookback_days'), 'max(conversion_date)') }} as date) as start_date
+    from {{ this }}
+
+),
+
+reprocessed_dates as (
+
+    -- whole days are replaced: the window, plus the days of conversions refunded in it
+    select distinct joined.conversion_date
+    from joined
+    cross join window_start
+    where window_start.start_date is null
+        or joined.conversion_date >= window_start.start_date
+        or joined.last_refund_at >= cast(window_start.start_date as {{ dbt.type_timestamp() }})
+
+),
+
+batch as (
+
+    select joined.*
+    from joined
+    where not joined.is_path_local
+        or joined.conversion_date in (select conversion_date from reprocessed_dates)
+
+),
+
+{%- else %}
+
+batch as (
+
+    select * from joined
+
+),
+
+{%- endif %}
+
+final as (
+
+    select
+        {{ surrogate_key(['conversion_id', 'touchpoint_id', 'model']) }} as attribution_key,
+        conversion_id,
+        conversion_type,
+        converted_at,
+        conversion_date,
+        person_key,
+        cast(conversion_value as {{ type_double() }}) as conversion_value,
+        model,
+        touchpoint_id,
+        touched_at,
+        touch_date,
+        channel,
+        platform,
+        campaign_id,
+        ad_group_id,
+        ad_id,
+        is_tied_to_campaign,
+        touch_position,
+        path_length,
+        cast(credit as {{ type_double() }}) as credit,
+        cast(value_credit as {{ type_double() }}) as value_credit,
+        cast(attributed_value as {{ type_double() }}) as attributed_value
+    from batch
+
+)
+
+select * from final

@@ -1,0 +1,321 @@
+"""The quality gate: audit the lake and the warehouse build before publication.
+
+``run_gate`` opens the warehouse READ-ONLY, turns the lake and the warehouse into frames
+(``frames``), validates them with the expectation suites (``suites``) in an ephemeral
+Great Expectations context, builds Data Docs into ``reports/data-docs/``, and writes the
+result to ``state/gate.json`` together with the build id it checked (``state/build.json``)
+and the warehouse file's fingerprint — ``publish`` refuses anything else. The result is
+also appended to the publication log's working copy.
+
+Great Expectations is imported inside ``run_gate`` only: importing it costs seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import uuid
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+
+from pipelines.config import Settings
+from pipelines.quality import publication_log as plog
+from pipelines.quality.result import ERROR, WARNING, Failure, GateResult, write_gate
+from pipelines.quality.warehouse_tables import (
+    published_marts,
+    read_build,
+    warehouse_fingerprint,
+)
+
+if TYPE_CHECKING:
+    from pipelines.quality.suites import Check
+
+SAMPLE_ROWS = 5
+_GX_LOGGERS = ("great_expectations", "great_expectations.core", "great_expectations.data_context")
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def _as_dates(values: list[date] | list[str] | None) -> list[date]:
+    out = []
+    for v in values or []:
+        out.append(v if isinstance(v, date) else date.fromisoformat(str(v)))
+    return sorted(set(out))
+
+
+def _latest_lake_date(con: duckdb.DuckDBPyConnection, settings: Settings) -> date | None:
+    from pipelines.quality.frames import _read, lake_tables_present
+
+    latest = None
+    for t in lake_tables_present(settings):
+        (d,) = con.execute(f'select max(cast("date" as date)) from {_read(settings, t)}').fetchone()
+        if d is not None and (latest is None or d > latest):
+            latest = d
+    return latest
+
+
+def run_gate(
+    settings: Settings,
+    run_id: str | None = None,
+    run_date: date | str | None = None,
+    data_dates: list[date] | list[str] | None = None,
+) -> GateResult:
+    """Validate the lake and the current warehouse build; write ``state/gate.json``.
+
+    ``data_dates`` are the days this run loaded (volume checks look at those days; all
+    days when None). ``run_date`` is the day freshness is measured against (default: the
+    last of ``data_dates``, else the latest day in the lake). Never raises for failed
+    expectations: the result says ``passed=False`` and lists them.
+    """
+    run_id = run_id or new_run_id()
+    dates = _as_dates(data_dates)
+    build = read_build(settings) or {}
+    build_id = build.get("build_id")
+    checked_at = datetime.now(UTC).isoformat(timespec="seconds")
+    fingerprint = warehouse_fingerprint(settings)
+    docs_dir = settings.paths.reports / "data-docs"
+
+    result = GateResult(
+        run_id=run_id,
+        passed=False,
+        checked_at=checked_at,
+        build_id=build_id,
+        data_dates=[d.isoformat() for d in dates],
+        warehouse_fingerprint=fingerprint,
+    )
+    if fingerprint is None:
+        result.failures.append(
+            Failure(
+                "expect_warehouse_exists",
+                "warehouse",
+                ERROR,
+                f"{settings.paths.warehouse} does not exist; run `attribution build` first.",
+            )
+        )
+        return _finish(settings, result)
+
+    with duckdb.connect(
+        str(settings.paths.warehouse),
+        read_only=True,
+        config={
+            "threads": settings.duckdb.threads,
+            "memory_limit": settings.duckdb.memory_limit,
+        },
+    ) as con:
+        marts = published_marts(settings, con)
+        if run_date is not None:
+            rd = run_date if isinstance(run_date, date) else date.fromisoformat(str(run_date))
+        elif dates:
+            rd = dates[-1]
+        else:
+            rd = _latest_lake_date(con, settings) or datetime.now(UTC).date()
+        result.run_date = rd.isoformat()
+        result.tables = marts
+
+        from pipelines.quality.suites import build_checks
+
+        checks = build_checks(con, settings, marts, rd, dates or None)
+
+    failures, evaluated = _validate(checks, run_id, docs_dir)
+    result.expectations_evaluated = evaluated
+    result.data_docs = str(docs_dir / "index.html")
+    result.failures = [f for f in failures if f.severity == ERROR]
+    result.warnings = [f for f in failures if f.severity == WARNING]
+    if warehouse_fingerprint(settings) != fingerprint:
+        result.failures.append(
+            Failure(
+                "expect_warehouse_unchanged_during_gate",
+                "warehouse",
+                ERROR,
+                f"{settings.paths.warehouse} changed while the gate ran; run the gate again "
+                "after the build finishes.",
+            )
+        )
+    return _finish(settings, result)
+
+
+def _finish(settings: Settings, result: GateResult) -> GateResult:
+    result.passed = not result.failures
+    write_gate(settings, result)
+    plog.append_entry(
+        settings,
+        plog.make_entry(
+            result.run_id,
+            stage="gate",
+            result="passed" if result.passed else plog.BLOCKED,
+            data_dates=result.data_dates,
+            build_id=result.build_id,
+            failed_expectations=[f"{f.expectation} on {f.table}" for f in result.failures],
+            message=f"{len(result.failures)} errors, {len(result.warnings)} warnings",
+        ),
+    )
+    return result
+
+
+def _silence_gx() -> None:
+    for name in _GX_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _validate(checks: list[Check], run_id: str, docs_dir: Any) -> tuple[list[Failure], int]:
+    """Run every check in one ephemeral GX context; build Data Docs once at the end."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    _silence_gx()
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    if docs_dir.exists():
+        shutil.rmtree(docs_dir)
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    context.add_data_docs_site(
+        "gate",
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    source = context.data_sources.add_pandas("gate")
+    gx_run_id = RunIdentifier(run_name=run_id, run_time=datetime.now(UTC))
+    failures: list[Failure] = []
+    evaluated = 0
+    for check in checks:
+        asset = source.add_dataframe_asset(check.suite)
+        batch = asset.add_batch_definition_whole_dataframe("frame")
+        suite = context.suites.add(gx.ExpectationSuite(name=check.suite))
+        by_id = {}
+        for exp in check.expectations:
+            added = suite.add_expectation(exp)
+            by_id[added.id] = exp
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=check.suite, data=batch, suite=suite)
+        )
+        result_format: dict[str, Any] = (
+            {"result_format": "COMPLETE"}
+            if check.split_by
+            else {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+        )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"gate.{check.suite}",
+                validation_definitions=[definition],
+                actions=[],
+                result_format=result_format,
+            )
+        )
+        run = checkpoint.run(batch_parameters={"dataframe": check.frame}, run_id=gx_run_id)
+        for validation in run.run_results.values():
+            for res in validation.results:
+                evaluated += 1
+                if res.success:
+                    continue
+                exp = by_id.get(res.expectation_config.id)
+                failures.extend(_to_failures(check, exp, res))
+    context.build_data_docs(site_names=["gate"])
+    return failures, evaluated
+
+
+def _json_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+    if df.empty:
+        return []
+    return json.loads(df.to_json(orient="records", date_format="iso", default_handler=str))
+
+
+def _describe_row(exp: Any, row: dict[str, Any], column: str | None) -> str:
+    template = getattr(type(exp), "row_message", "") if exp is not None else ""
+    values = dict(row)
+    values["column"] = column
+    values["value"] = row.get(column) if column else None
+    cols = getattr(exp, "column_list", None)
+    if cols:
+        values["key"] = "(" + ", ".join(f"{c}={row.get(c)!r}" for c in cols) + ")"
+    try:
+        return template.format(**values) if template else ""
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError):
+        return ", ".join(f"{k}={v!r}" for k, v in row.items())
+
+
+def _to_failures(check: Check, exp: Any, res: Any) -> list[Failure]:
+    config = res.expectation_config
+    name = config.type
+    raw_severity = getattr(config, "severity", "critical")
+    severity = WARNING if getattr(raw_severity, "value", raw_severity) == "warning" else ERROR
+    column = config.kwargs.get("column") or getattr(exp, "column", None)
+    info = res.exception_info or {}
+    if info.get("raised_exception"):
+        return [
+            Failure(
+                name,
+                check.table,
+                severity,
+                f"the check could not run on {check.suite}: {info.get('exception_message')}",
+            )
+        ]
+    r = res.result or {}
+    idx = r.get("unexpected_index_list")
+    if idx is None:
+        idx = r.get("partial_unexpected_index_list") or []
+    idx = [i["index"] if isinstance(i, dict) and "index" in i else i for i in idx]
+    idx = [i for i in idx if i in check.frame.index]
+    rows = check.frame.loc[idx]
+    if not idx:
+        observed = r.get("observed_value")
+        detail = f"{_label(exp, column)}: observed {observed!r}" if "observed_value" in r else (
+            f"{_label(exp, column)}: not met"
+        )
+        return [Failure(name, check.table, severity, detail)]
+    groups = (
+        [(str(t), g) for t, g in rows.groupby(check.split_by, sort=True)]
+        if check.split_by
+        else [(check.table, rows)]
+    )
+    out = []
+    for table, group in groups:
+        samples = _json_rows(group.head(SAMPLE_ROWS))
+        if check.split_by:
+            count = f"{len(group)} rows"
+        else:
+            count = f"{r.get('unexpected_count', len(group))} of {r.get('element_count', '?')} rows"
+        raw = group.head(3).to_dict("records")
+        examples = "; ".join(_describe_row(exp, row, column) for row in raw)
+        detail = f"{_label(exp, column)}: {count} unexpected, e.g. {examples}"
+        out.append(Failure(name, table, severity, detail, samples))
+    return out
+
+
+def _label(exp: Any, column: str | None) -> str:
+    desc = getattr(exp, "description", None) or ""
+    where = f"column {column}" if column else ""
+    cols = getattr(exp, "column_list", None)
+    if cols:
+        where = "columns " + ", ".join(cols)
+    return f"{where} ({desc.rstrip('.')})" if where and desc else (where or desc.rstrip("."))
+
+
+def format_gate_summary(result: GateResult, max_rows: int = 3) -> str:
+    """A short console summary: verdict, then each failed expectation and a few rows."""
+    verdict = "PASSED" if result.passed else "BLOCKED"
+    lines = [
+        f"Quality gate {verdict}: run {result.run_id}, build {result.build_id or '-'}, "
+        f"{result.expectations_evaluated} expectations, {len(result.failures)} errors, "
+        f"{len(result.warnings)} warnings."
+    ]
+    for label, items in (("ERROR", result.failures), ("WARN ", result.warnings)):
+        for f in items:
+            lines.append(f"  {label} {f.expectation} on {f.table}: {f.detail}")
+            for row in f.sample_rows[:max_rows]:
+                lines.append("         " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    if result.data_docs:
+        lines.append(f"Data Docs: {result.data_docs}")
+    return "\n".join(lines)

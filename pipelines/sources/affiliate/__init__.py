@@ -1,0 +1,1 @@
+"""Affiliate network transaction reports (Impact, Awin, CJ) -> ``affiliate_transactions``."""

@@ -1,0 +1,1 @@
+"""Google Ads: GAQL REST JSON (Search / SearchStream), GAQL-header CSV and the UI download."""

@@ -1,0 +1,1 @@
+"""LinkedIn Ads: Marketing API ``adAnalytics`` JSON (with an optional entities block)."""

@@ -1,0 +1,1 @@
+"""Meta (Facebook/Instagram) Ads: Insights API JSON and the Ads Manager CSV export."""

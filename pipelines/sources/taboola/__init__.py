@@ -1,0 +1,1 @@
+"""Taboola Backstage campaign-summary reports -> ``ad_delivery`` (campaign grain)."""

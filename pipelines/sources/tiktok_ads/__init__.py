@@ -1,0 +1,1 @@
+"""TikTok Ads: Reporting API ``report/integrated/get`` JSON."""

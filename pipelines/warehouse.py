@@ -1,0 +1,329 @@
+"""Build the warehouse: run the dbt project (``dbt_project/``) in-process with the settings.
+
+One implementation for the CLI, the Airflow DAGs and the tests: everything goes through
+``dbt_invoke``, which hands dbt the project and profile folders, the settings as
+``--vars`` (``settings.dbt_vars()``), and target/log folders under the data dir, so
+several data dirs (parallel tests) never share dbt's working files. The profile
+(``dbt_project/profiles.yml``) reads the warehouse path and the DuckDB limits from
+environment variables that ``dbt_invoke`` sets around the call.
+
+``build`` runs ``dbt build`` (seeds, models, data tests, unit tests), records the outcome
+in ``state/build.json`` (the build id the quality gate and publish check) and raises
+``PipelineError`` naming the failed nodes. ``parse`` writes the manifest that Cosmos reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.config import DBT_PROJECT_DIR
+from pipelines.errors import PipelineError
+
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunnerResult
+
+    from pipelines.config import Settings
+
+ProgressCallback = Callable[..., None]
+
+# dbt keeps process-wide state (flags, adapters, event manager): one invocation at a time.
+_DBT_LOCK = threading.Lock()
+
+# Commands that take no --vars / --target-path.
+_NO_PROJECT_COMMANDS = {"clean", "deps", "init", "debug"}
+
+_FAILED_STATUSES = {"error", "fail", "runtime error"}
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """The outcome of one dbt node (model, seed, data test, unit test)."""
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    message: str | None = None
+    execution_time: float = 0.0
+    failures: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in _FAILED_STATUSES
+
+
+@dataclass
+class BuildResult:
+    """What ``build`` did: ``success``, the dbt invocation id, and every node's result."""
+
+    success: bool
+    build_id: str
+    finished_at: str
+    elapsed_seconds: float
+    nodes: list[NodeResult] = field(default_factory=list)
+
+    @property
+    def models(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.resource_type == "model"]
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.failed]
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "build_id": self.build_id,
+            "finished_at": self.finished_at,
+            "success": self.success,
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "models": [
+                {"name": n.name, "status": n.status, "execution_time": round(n.execution_time, 3)}
+                for n in self.models
+            ],
+            "tests": {
+                status: sum(
+                    1
+                    for n in self.nodes
+                    if n.resource_type in {"test", "unit_test"} and n.status == status
+                )
+                for status in ("pass", "warn", "fail", "error", "skipped")
+            },
+            "failed": [asdict(n) for n in self.failed],
+        }
+
+
+def target_path(settings: Settings) -> Path:
+    """dbt's target folder (compiled SQL, run results, manifest) for this data dir."""
+    return settings.paths.data_dir / "dbt" / "target"
+
+
+def log_path(settings: Settings) -> Path:
+    return settings.paths.logs / "dbt"
+
+
+def manifest_path(settings: Settings) -> Path:
+    """The manifest written by ``parse`` or any other dbt call (``manifest.json``)."""
+    return target_path(settings) / "manifest.json"
+
+
+def build_state_path(settings: Settings) -> Path:
+    return settings.paths.state / "build.json"
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """The environment variables ``dbt_project/profiles.yml`` reads."""
+    duck = settings.duckdb_config()
+    return {
+        "ATTRIBUTION_WAREHOUSE_PATH": str(settings.paths.warehouse),
+        "ATTRIBUTION_DBT_THREADS": "1",
+        "ATTRIBUTION_DUCKDB_THREADS": str(duck["threads"]),
+        "ATTRIBUTION_DUCKDB_MEMORY_LIMIT": str(duck["memory_limit"]),
+        "ATTRIBUTION_DUCKDB_TEMP_DIRECTORY": str(duck["temp_directory"]),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def dbt_args(settings: Settings, args: Sequence[str]) -> list[str]:
+    """The full dbt argument list for ``args`` (a command and its own options)."""
+    args = list(args)
+    if not args:
+        raise ValueError("dbt_invoke needs a dbt command, e.g. ['build']")
+    common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    if args[0] in _NO_PROJECT_COMMANDS:
+        return [*args, *common]
+    return [
+        *args,
+        *common,
+        "--target-path",
+        str(target_path(settings)),
+        "--log-path",
+        str(log_path(settings)),
+        "--vars",
+        json.dumps(settings.dbt_vars(), sort_keys=True),
+    ]
+
+
+def dbt_invoke(
+    settings: Settings,
+    args: Sequence[str],
+    callbacks: Sequence[Callable[[Any], None]] | None = None,
+) -> dbtRunnerResult:
+    """Run one dbt command in-process for these settings; returns dbt's result object."""
+    from dbt.cli.main import dbtRunner
+
+    full = dbt_args(settings, args)
+    settings.duckdb_temp_directory.mkdir(parents=True, exist_ok=True)
+    target_path(settings).mkdir(parents=True, exist_ok=True)
+    log_path(settings).mkdir(parents=True, exist_ok=True)
+    settings.paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with _DBT_LOCK, _environment(dbt_env(settings)):
+        return dbtRunner(callbacks=list(callbacks or [])).invoke(full)
+
+
+def parse(settings: Settings) -> Path:
+    """Parse the project and write ``manifest.json`` (for Cosmos ``LoadMode.DBT_MANIFEST``)."""
+    res = dbt_invoke(settings, ["parse"])
+    if not res.success:
+        raise PipelineError(
+            f"dbt parse of {DBT_PROJECT_DIR} failed: {_first_line(res.exception)}; "
+            f"fix the project (details in {log_path(settings) / 'dbt.log'})."
+        )
+    return manifest_path(settings)
+
+
+def build(
+    settings: Settings,
+    full_refresh: bool = False,
+    select: Sequence[str] | str | None = None,
+    progress: ProgressCallback | None = None,
+) -> BuildResult:
+    """Run ``dbt build``; write ``state/build.json``; raise ``PipelineError`` on failure.
+
+    ``select`` is a dbt selection (``"tag:published"``, ``["+fct_ad_spend_daily"]``).
+    ``progress(event, **info)`` is called with ``"node_done"`` (``name``, ``status``,
+    ``resource_type``, ``index``) as each node finishes, and ``"build_done"`` at the end.
+    """
+    from pipelines.lake import ensure_tables
+
+    ensure_tables(settings)  # every lake table readable, even before its first delivery
+
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", *([select] if isinstance(select, str) else list(select))]
+
+    counter: dict[str, Any] = {"n": 0, "invocation_id": ""}
+
+    def on_event(event: Any) -> None:
+        counter["invocation_id"] = counter["invocation_id"] or event.info.invocation_id
+        if progress is None or event.info.name != "NodeFinished":
+            return
+        info = event.data.node_info
+        counter["n"] += 1
+        progress(
+            "node_done",
+            name=info.node_name,
+            unique_id=info.unique_id,
+            resource_type=info.resource_type,
+            status=info.node_status,
+            index=counter["n"],
+        )
+
+    started = time.monotonic()
+    res = dbt_invoke(settings, args, callbacks=[on_event])
+    elapsed = time.monotonic() - started
+    finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+    run = res.result
+    nodes: list[NodeResult] = []
+    build_id = str(counter["invocation_id"] or "")
+    if run is not None and hasattr(run, "results"):
+        for r in run.results:
+            node = r.node
+            nodes.append(
+                NodeResult(
+                    unique_id=node.unique_id,
+                    name=node.name,
+                    resource_type=str(node.resource_type),
+                    status=str(r.status),
+                    message=r.message,
+                    execution_time=float(r.execution_time or 0.0),
+                    failures=r.failures,
+                )
+            )
+    result = BuildResult(
+        success=bool(res.success) and not any(n.failed for n in nodes),
+        build_id=build_id or _fallback_build_id(),
+        finished_at=finished_at,
+        elapsed_seconds=elapsed,
+        nodes=nodes,
+    )
+    _write_state(settings, result)
+    if progress is not None:
+        progress("build_done", success=result.success, build_id=result.build_id)
+    if not result.success:
+        raise PipelineError(_failure_message(settings, res, result, run))
+    return result
+
+
+def _fallback_build_id() -> str:
+    return "failed-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+
+
+def _write_state(settings: Settings, result: BuildResult) -> None:
+    path = build_state_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result.to_state(), indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _first_line(value: object) -> str:
+    text = str(value or "").strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[0] if lines else "unknown error"
+
+
+def _failure_sample(settings: Settings, run: Any, unique_id: str, limit: int = 3) -> str:
+    """The first stored failing rows of a data test (tests configured with store_failures)."""
+    if run is None:
+        return ""
+    relation = None
+    for r in run.results:
+        if r.node.unique_id == unique_id:
+            relation = getattr(r.node, "relation_name", None)
+    if not relation:
+        return ""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(settings.paths.warehouse), read_only=True) as con:
+            cur = con.execute(f"select * from {relation} limit {int(limit)}")
+            cols = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+    except duckdb.Error:
+        return ""
+    return "; ".join(", ".join(f"{c}={v}" for c, v in zip(cols, row, strict=True)) for row in rows)
+
+
+def _failure_message(settings: Settings, res: Any, result: BuildResult, run: Any) -> str:
+    logs = log_path(settings) / "dbt.log"
+    if not result.failed:
+        return (
+            f"dbt build failed before running any node: {_first_line(res.exception)}; "
+            f"fix the dbt project or settings (details in {logs})."
+        )
+    parts = []
+    for n in result.failed[:5]:
+        detail = _first_line(n.message)
+        sample = _failure_sample(settings, run, n.unique_id) if n.resource_type == "test" else ""
+        parts.append(f"{n.name} ({n.status}: {detail}{'; rows: ' + sample if sample else ''})")
+    more = f" and {len(result.failed) - 5} more" if len(result.failed) > 5 else ""
+    return (
+        f"dbt build failed at {len(result.failed)} node(s): {', '.join(parts)}{more}; "
+        f"fix the data or the model, then rebuild (details in {logs})."
+    )
