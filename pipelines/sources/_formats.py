@@ -33,20 +33,18 @@ NULL_TOKENS = frozenset({"", "--", "-", " --", "null", "NULL", "None", "N/A", "n
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
-# ISO 4217 active codes (plus a few widely used funds/precious-metal codes are excluded on
-# purpose: no ad platform bills in them).
-ISO_CURRENCIES = frozenset(
-    """
-    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
-    BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
-    FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY
-    KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP
-    MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR
-    RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS
-    TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF
-    YER ZAR ZMW ZWG ZWL
-    """.split()
+# Active ISO 4217 codes (fund and precious-metal codes left out: no ad platform bills in them).
+_ISO_4217 = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN",
+    "BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD",
+    "FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY",
+    "KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP",
+    "MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR",
+    "RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS",
+    "TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF",
+    "YER ZAR ZMW ZWG ZWL",
 )
+ISO_CURRENCIES = frozenset(code for row in _ISO_4217 for code in row.split())
 
 
 # ---------------------------------------------------------------------------- text and CSV
@@ -58,7 +56,8 @@ def decode_text(data: bytes, file: str | Path) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise BadInputError(file, f"the file is not valid UTF-16 text ({exc}); re-export it") from exc
+            problem = f"the file is not valid UTF-16 text ({exc}); re-export it"
+            raise BadInputError(file, problem) from exc
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -92,7 +91,9 @@ def is_blank(row: Sequence[str]) -> bool:
     return all(not (c or "").strip() for c in row)
 
 
-def find_header(rows: Sequence[Sequence[str]], required: Iterable[str], limit: int = 60) -> int | None:
+def find_header(
+    rows: Sequence[Sequence[str]], required: Iterable[str], limit: int = 60
+) -> int | None:
     """Index of the first row holding every ``required`` column name (case-insensitive).
 
     Rows above it are a report preamble; ``None`` when no row in the first ``limit``
@@ -153,7 +154,8 @@ def parse_decimal(raw: object, file: str | Path, where: str) -> Decimal | None:
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     if not _PLAIN.match(text):
-        raise BadInputError(file, f"{str(raw)!r} is not a number; fix the value or re-export", where)
+        problem = f"{str(raw)!r} is not a number; fix the value or re-export"
+        raise BadInputError(file, problem, where)
     try:
         return Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the regex already filtered
@@ -171,7 +173,8 @@ def parse_int(raw: object, file: str | Path, where: str) -> int | None:
     if d is None:
         return None
     if d != d.to_integral_value():
-        raise BadInputError(file, f"{str(raw)!r} is not a whole number; counts must be integers", where)
+        problem = f"{str(raw)!r} is not a whole number; counts must be integers"
+        raise BadInputError(file, problem, where)
     return int(d)
 
 
@@ -209,7 +212,8 @@ def check_timezone(name: str, file: str | Path, where: str) -> ZoneInfo:
     try:
         return ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise BadInputError(file, f"{name!r} is not an IANA time zone (e.g. America/New_York)", where) from exc
+        problem = f"{name!r} is not an IANA time zone (e.g. America/New_York)"
+        raise BadInputError(file, problem, where) from exc
 
 
 def parse_timestamp(
@@ -226,7 +230,8 @@ def parse_timestamp(
     try:
         ts = pd.Timestamp(text)
     except (ValueError, TypeError) as exc:
-        raise BadInputError(file, f"{text!r} is not a date-time (expected ISO 8601)", where) from exc
+        problem = f"{text!r} is not a date-time (expected ISO 8601)"
+        raise BadInputError(file, problem, where) from exc
     if ts is pd.NaT:
         return None
     if ts.tzinfo is None:
@@ -276,7 +281,8 @@ def read_canonical_csv(path: Path, table: Table) -> pa.Table:
             continue
         col = raw[field.name].replace("", None)
         if pa.types.is_boolean(field.type):
-            col = col.map({"true": True, "false": False, "True": True, "False": False}).astype("boolean")
+            flags = {"true": True, "false": False, "True": True, "False": False}
+            col = col.map(flags).astype("boolean")
         elif pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
             col = pd.to_numeric(col)
         elif pa.types.is_timestamp(field.type):

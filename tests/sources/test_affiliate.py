@@ -32,7 +32,9 @@ def test_impact_actions_statuses_offsets_and_amounts():
     assert pending["network"] == "impact" and pending["status"] == "pending"
     assert pending["event_at"] == pd.Timestamp("2026-03-02T17:15:00Z")  # 10:15 -07:00
     assert pending["order_id"] == "ORD-20260302-0042"
-    assert pending["sale_amount"] == 120.0 and pending["commission_amount"] == 12.0
+    assert pending["sale_amount"] == pytest.approx(120.0) and pending[
+        "commission_amount"
+    ] == pytest.approx(12.0)
     assert pending["publisher_name"] == "Trail Deals Blog" and pending["sub_id"] == "tdb-spring"
     reversed_ = rows["1000.4636.157002"]
     assert (reversed_["status"], reversed_["raw_status"]) == ("reversed", "REVERSED")
@@ -68,8 +70,8 @@ def test_awin_declined_and_deleted_are_reversed():
     first = rows["2451098871"]
     assert (
         first["currency"] == "GBP"
-        and first["sale_amount"] == 64.5
-        and first["commission_amount"] == 3.23
+        and first["sale_amount"] == pytest.approx(64.5)
+        and first["commission_amount"] == pytest.approx(3.23)
     )
     assert first["sub_id"] == "ogw-nl-0302" and first["publisher_id"] == "71230"
     assert first["event_at"] == pd.Timestamp("2026-03-02T09:41:00Z")  # naive, read as UTC
@@ -98,7 +100,9 @@ def test_cj_corrections_stay_separate_negative_rows():
     assert (
         fix["original_transaction_id"] == "3298810214" and fix["order_id"] == original["order_id"]
     )
-    assert fix["sale_amount"] == -51.826 and fix["commission_amount"] == -6.737
+    assert fix["sale_amount"] == pytest.approx(-51.826) and fix[
+        "commission_amount"
+    ] == pytest.approx(-6.737)
     assert rows["3298809950"]["status"] == "reversed"  # validationStatus DECLINED
     assert rows["3298810777"]["status"] == "pending"
     assert {r["currency"] for r in rows.values()} == {"USD"}

@@ -37,7 +37,11 @@ def test_pull_report_values():
         "21477300915",
         "160332518771",
     )
-    assert g["cost_model"] == "cpi" and g["cost_value"] == 1.8725 and g["cost_currency"] == "USD"
+    assert (
+        g["cost_model"] == "cpi"
+        and g["cost_value"] == pytest.approx(1.8725)
+        and g["cost_currency"] == "USD"
+    )
     assert g["is_primary_attribution"] is True and g["app_id"] == "com.acme.outdoor"
     meta = rows["1772411955000-0092211"]
     assert (
@@ -47,7 +51,7 @@ def test_pull_report_values():
     )
     assert meta["customer_user_id"] == "cust_88123"
     tiktok = rows["1772495999000-7711023"]
-    assert tiktok["cost_value"] == 0.0412 and tiktok["cost_currency"] == "EUR"
+    assert tiktok["cost_value"] == pytest.approx(0.0412) and tiktok["cost_currency"] == "EUR"
     assert tiktok["is_primary_attribution"] is False
     organic = rows["1772461325000-1200456"]
     assert organic["media_source"] == "organic" and pd.isna(organic["touch_at"])
@@ -98,9 +102,9 @@ def test_data_locker_snake_case_variant():
         "Adgroup DE",
         "ACI_Youtube",
     )
-    assert g["cost_value"] == 2.1 and g["cost_currency"] == "EUR"
+    assert g["cost_value"] == pytest.approx(2.1) and g["cost_currency"] == "EUR"
     t = rows["1772474984020-5519003"]
-    assert t["cost_value"] == 0.35 and t["is_primary_attribution"] is True  # "True"
+    assert t["cost_value"] == pytest.approx(0.35) and t["is_primary_attribution"] is True  # "True"
     assert t["media_source"] == "taboola_int"
 
 

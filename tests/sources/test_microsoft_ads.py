@@ -30,8 +30,8 @@ def test_zip_download_skips_preamble_and_footer_and_strips_thousands_commas():
     assert len(df) == 5  # Rows: 5, footer and blank lines not counted
     row = by_ad(df)["78718531268003"]
     assert row["spend_micros"] == 1_001_550_000  # "1,001.55"
-    assert row["platform_conversion_value"] == 4210.0  # "4,210.00"
-    assert row["platform_conversions"] == 41.5
+    assert row["platform_conversion_value"] == pytest.approx(4210.0)  # "4,210.00"
+    assert row["platform_conversions"] == pytest.approx(41.5)
     assert row["clicks"] == 1032 and row["link_clicks"] == 1032  # "1,032"
     assert row["account_id"] == "149002817" and row["account_currency"] == "USD"
     assert row["account_timezone"] == "America/Los_Angeles"
@@ -53,7 +53,7 @@ def test_hourly_rows_are_summed_to_the_day_and_eastern_zone_is_mapped():
     row = by_ad(df)["88110022"]
     assert row["impressions"] == 3000 and row["clicks"] == 100
     assert row["spend_micros"] == 1_100_000_000  # 52.40 + 1,047.60
-    assert row["platform_conversions"] == 5.5
+    assert row["platform_conversions"] == pytest.approx(5.5)
     assert row["platform_conversion_value"] == pytest.approx(1200.5)
     assert row["account_timezone"] == "America/New_York" and row["account_currency"] == "CAD"
     dashes = by_ad(df)["88110023"]
@@ -85,7 +85,9 @@ def test_all_conversions_option_changes_metric_and_definition():
         SAMPLES / "ad_performance_report.zip", ctx(conversion_column="AllConversions")
     )
     row = by_ad(df)["78718531268003"]
-    assert row["platform_conversions"] == 44.0 and row["platform_conversion_value"] == 4388.25
+    assert row["platform_conversions"] == pytest.approx(44.0) and row[
+        "platform_conversion_value"
+    ] == pytest.approx(4388.25)
     assert row["conversion_definition"] == "microsoft:AllConversions"
 
 

@@ -33,7 +33,9 @@ def test_campaign_summary_maps_to_campaign_grain():
         and row["impressions"] == 184233
         and row["clicks"] == 1021
     )
-    assert row["platform_conversions"] == 14.0 and row["platform_conversion_value"] == 1890.5
+    assert row["platform_conversions"] == pytest.approx(14.0) and row[
+        "platform_conversion_value"
+    ] == pytest.approx(1890.5)
     assert row["conversion_definition"] == "taboola:cpa_actions_num"
     assert row["account_id"] == "acmeoutdoor-sc" and row["account_timezone"] == "America/New_York"
     assert row["spend_date"] == DAY and row["date_basis"] == "account_tz"
@@ -44,7 +46,9 @@ def test_string_numbers_and_dynamic_value_field():
     df = SOURCE.parse(SAMPLES / "campaign_day_breakdown_dynamic_value.json", ctx())
     row = by_campaign(df)["27110045"]
     assert row["clicks"] == 364 and row["impressions"] == 88213  # strings in the file
-    assert row["platform_conversion_value"] == 2315.4  # "2,315.40" from cpa_..._value
+    assert row["platform_conversion_value"] == pytest.approx(
+        2315.4
+    )  # "2,315.40" from cpa_..._value
     assert row["account_currency"] == "EUR" and row["account_timezone"] == "Europe/Berlin"
     assert row["campaign_name"] == "Zelte Frühling - DE"
 
@@ -64,7 +68,9 @@ def test_options_choose_conversion_fields_and_account(tmp_path):
     )
     row = by_campaign(df)["27110046"]
     assert row["account_id"] == "acme-de"
-    assert row["platform_conversions"] == 4.0 and row["platform_conversion_value"] == 0.0
+    assert row["platform_conversions"] == pytest.approx(4.0) and row[
+        "platform_conversion_value"
+    ] == pytest.approx(0.0)
     assert row["conversion_definition"] == "taboola:cpa_actions_num_purchase_rule_77123"
 
 

@@ -10,7 +10,10 @@ Status normalisation (``status``; the delivered value stays in ``raw_status``):
 |---|---|---|---|
 | Impact ``State`` | PENDING | APPROVED, CLEARED | REVERSED |
 | Awin ``commissionStatus`` | pending | approved | declined, deleted |
-| CJ ``actionStatus`` / ``validationStatus`` | NEW, EXTENDED | LOCKED, CLOSED | validation DECLINED, or a correction record with a negative amount |
+| CJ ``actionStatus`` | NEW, EXTENDED | LOCKED, CLOSED | see below |
+
+CJ rows are ``reversed`` when ``validationStatus`` is DECLINED, or when the record is a
+correction (``original: false``) with a negative amount.
 """
 
 from __future__ import annotations
@@ -276,7 +279,8 @@ def read_awin(rec: dict[str, Any], file: Path, where: str, tz: str) -> dict[str,
     if raw not in AWIN_STATUS:
         raise BadInputError(
             file,
-            f"unknown commissionStatus {rec['commissionStatus']!r}; expected pending, approved, declined or deleted",
+            f"unknown commissionStatus {rec['commissionStatus']!r}; "
+            "expected pending, approved, declined or deleted",
             f"{where}, field 'commissionStatus'",
         )
     sale, sale_cur = _awin_money(rec.get("saleAmount"), "saleAmount", file, where)
@@ -287,7 +291,8 @@ def read_awin(rec: dict[str, Any], file: Path, where: str, tz: str) -> dict[str,
     if sale_cur and comm_cur and sale_cur != comm_cur:
         raise BadInputError(
             file,
-            f"saleAmount is in {sale_cur} but commissionAmount in {comm_cur}; one currency per transaction is expected",
+            f"saleAmount is in {sale_cur} but commissionAmount in {comm_cur}; "
+            "one currency per transaction is expected",
             where,
         )
     refs = rec.get("clickRefs") or {}
@@ -401,7 +406,8 @@ def read_cj(
     if action not in CJ_ACTION_STATUS:
         raise BadInputError(
             file,
-            f"unknown actionStatus {rec['actionStatus']!r}; expected new, locked, extended or closed",
+            f"unknown actionStatus {rec['actionStatus']!r}; "
+            "expected new, locked, extended or closed",
             f"{where}, field 'actionStatus'",
         )
     validation = str(rec.get("validationStatus") or "").strip().upper()

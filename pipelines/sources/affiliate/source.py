@@ -78,7 +78,8 @@ class AffiliateSource(Source):
             except json.JSONDecodeError as exc:
                 raise BadInputError(
                     path,
-                    f"not valid JSON ({exc.msg}); the download was probably cut off - fetch it again",
+                    f"not valid JSON ({exc.msg}); the download was probably cut off - "
+                    "fetch it again",
                     f"line {exc.lineno}",
                 ) from exc
             rows = self._parse_json(doc, path, ctx)

@@ -140,7 +140,10 @@ def media_source_platforms() -> dict[str, str | None]:
 
 
 def platform_for_media_source(media_source: str | None) -> str | None:
-    """``googleadwords_int`` -> ``google_ads``, ``Facebook Ads`` -> ``meta_ads``; unknown -> None."""
+    """AppsFlyer media source -> platform (``googleadwords_int`` -> ``google_ads``).
+
+    Exact match first, then case-insensitive; unknown -> None.
+    """
     if not media_source:
         return None
     table = media_source_platforms()

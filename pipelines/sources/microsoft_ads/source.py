@@ -169,7 +169,8 @@ class MicrosoftAdsSource(Source):
         if aggregation and aggregation not in ("daily", "hourly"):
             raise BadInputError(
                 path,
-                f"the report aggregation is {pre['report aggregation']!r}; request Daily (or Hourly) "
+                f"the report aggregation is {pre['report aggregation']!r}; "
+                "request Daily (or Hourly) "
                 "reports, one day per landing folder",
                 "preamble 'Report Aggregation'",
             )
@@ -290,7 +291,8 @@ class MicrosoftAdsSource(Source):
             if from_file is None:
                 raise BadInputError(
                     path,
-                    f"unknown time zone {pre['time zone']!r}; set sources.microsoft_ads.account_timezone "
+                    f"unknown time zone {pre['time zone']!r}; "
+                    "set sources.microsoft_ads.account_timezone "
                     "to the account's IANA zone (e.g. America/Los_Angeles)",
                     "preamble 'Time Zone'",
                 )
@@ -343,14 +345,13 @@ class MicrosoftAdsSource(Source):
         w = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
         tz = next((t for t in group["account_timezone"] if isinstance(t, str) and t), None)
         report_time = day + dt.timedelta(days=1)
+        stamp = f"{report_time.month}/{report_time.day}/{report_time.year}"
         preamble = [
             "Report Name: Ad Performance",
-            f"Report Time: {report_time.month}/{report_time.day}/{report_time.year}",
+            f"Report Time: {stamp}",
             *([f"Time Zone: {display_text(tz)}"] if tz else []),
-            f"Last Completed Available Day: {report_time.month}/{report_time.day}/{report_time.year} "
-            "3:40:00 AM (GMT)",
-            f"Last Completed Available Hour: {report_time.month}/{report_time.day}/{report_time.year} "
-            "3:40:00 AM (GMT)",
+            f"Last Completed Available Day: {stamp} 3:40:00 AM (GMT)",
+            f"Last Completed Available Hour: {stamp} 3:40:00 AM (GMT)",
             "Report Aggregation: Daily",
             "Report Filter: ",
             "Potential Incomplete Data: true",

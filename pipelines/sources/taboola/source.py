@@ -133,7 +133,8 @@ class TaboolaSource(Source):
             if day != ctx.folder_date:
                 raise BadInputError(
                     path,
-                    f"date {day} is not the landing folder's day {ctx.folder_date}; deliver one day per folder",
+                    f"date {day} is not the landing folder's day {ctx.folder_date}; "
+                    "deliver one day per folder",
                     f"{where}, field 'date'",
                 )
             account_id = (
@@ -144,7 +145,8 @@ class TaboolaSource(Source):
             if account_id is None:
                 raise BadInputError(
                     path,
-                    "no account id: the file has no 'account_id' and sources.taboola.account_id is not set",
+                    "no account id: the file has no 'account_id' and "
+                    "sources.taboola.account_id is not set",
                     where,
                 )
             currency = row.get("currency") or opts.get("currency")
@@ -254,7 +256,7 @@ class TaboolaSource(Source):
                     item.pop("roas")
                 results.append(item)
             doc = {
-                "last-used-rawdata-update-time": f"{(day + dt.timedelta(days=1)).isoformat()} 05:00:00.0",
+                "last-used-rawdata-update-time": f"{day + dt.timedelta(days=1)} 05:00:00.0",
                 "last-used-rawdata-update-time-gmt-millisec": int(
                     dt.datetime.combine(day + dt.timedelta(days=1), dt.time(5), dt.UTC).timestamp()
                     * 1000
