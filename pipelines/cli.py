@@ -117,6 +117,8 @@ def _report_run(result) -> None:  # noqa: ANN001
         )
         for q in ing.quarantined:
             err.print(f"[yellow]quarantined:[/] {q.message}", highlight=False)
+        for problem in ing.problems:
+            err.print(f"[yellow]problem:[/] {problem}", highlight=False)
     if result.gate is not None:
         console.print(format_gate_summary(result.gate), highlight=False)
     if result.publication is not None:
@@ -277,6 +279,8 @@ def ingest(
     )
     for q in res.quarantined:
         err.print(f"[yellow]quarantined:[/] {q.message}", highlight=False)
+    for problem in res.problems:
+        err.print(f"[yellow]problem:[/] {problem}", highlight=False)
     raise typer.Exit(res.exit_code)
 
 

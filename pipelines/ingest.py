@@ -330,6 +330,7 @@ def ingest(
         result.problems.append(message)
         _emit(progress, "problem", message=message)
 
+    _emit(progress, "start", step="ingest", total=None)
     with Ledger(settings.paths.ledger) as ledger:
         for source_dir in sorted(p for p in landing.iterdir() if not p.name.startswith(".")):
             name = source_dir.name
@@ -356,6 +357,7 @@ def ingest(
                     progress,
                     problem,
                 )
+    _emit(progress, "done", step="ingest", summary=result.summary())
     return result
 
 

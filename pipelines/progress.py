@@ -7,6 +7,9 @@ same step code serves the CLI, Airflow and tests. Events used by the steps:
 - ``advance`` ``step=<name>, item=<what was done>, advance=1``: one unit done
 - ``done``   ``step=<name>, summary=<text>``: the step finished
 - ``info``   ``message=<text>``: a line worth showing
+
+Ingestion also reports ``file`` (source, day, file, outcome, rows, message) and
+``problem`` (message); ``normalise`` maps them onto the events above.
 """
 
 from __future__ import annotations
@@ -28,6 +31,18 @@ def null_progress(event: str, **info: Any) -> None:
     """A progress callback that shows nothing."""
 
 
+def normalise(event: str, info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Map step-specific events onto start/advance/done/info."""
+    if event == "file":
+        item = f"{info.get('source')}/{info.get('day')} {info.get('outcome')}"
+        return "advance", {"step": "ingest", "item": item, "advance": 1}
+    if event == "problem":
+        return "info", {"message": f"problem: {info.get('message')}"}
+    if event == "partition":
+        return "ignore", {}
+    return event, info
+
+
 class PlainProgress:
     """One line per step start and end, and every n-th item: for logs and pipes."""
 
@@ -39,6 +54,7 @@ class PlainProgress:
         self._started: dict[str, float] = {}
 
     def __call__(self, event: str, **info: Any) -> None:
+        event, info = normalise(event, info)
         step = str(info.get("step", ""))
         if event == "start":
             self._counts[step] = 0
@@ -96,6 +112,7 @@ class RichProgress:
         self._progress.stop()
 
     def __call__(self, event: str, **info: Any) -> None:
+        event, info = normalise(event, info)
         step = str(info.get("step", ""))
         if event == "start":
             self._tasks[step] = self._progress.add_task(step, total=info.get("total"), item="")

@@ -73,6 +73,7 @@ def run(
     if result.ingest.exit_code == EXIT_BAD_INPUT:
         result.exit_code = EXIT_BAD_INPUT
         result.messages += [q.message for q in result.ingest.quarantined]
+        result.messages += list(result.ingest.problems)
 
     result.build = warehouse.build(settings, full_refresh=full_refresh, progress=progress)
 
