@@ -282,10 +282,11 @@ def _write_state(settings: Settings, result: BuildResult) -> None:
     os.replace(tmp, path)
 
 
-def _first_line(value: object) -> str:
+def _first_line(value: object, max_lines: int = 3) -> str:
+    """The first few non-empty lines of a dbt message, on one line."""
     text = str(value or "").strip()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[0] if lines else "unknown error"
+    return " ".join(lines[:max_lines]) if lines else "unknown error"
 
 
 def _failure_sample(settings: Settings, run: Any, unique_id: str, limit: int = 3) -> str:

@@ -166,7 +166,7 @@ class AffiliateSource(Source):
         """
         tz = ctx.reporting_timezone
         dates = []
-        for i, r in df.iterrows():
+        for _, r in df.iterrows():
             if r["event_at"] is None or pd.isna(r["event_at"]):
                 raise BadInputError(
                     path, "the transaction has no event date", f"transaction {r['transaction_id']}"
@@ -188,7 +188,6 @@ class AffiliateSource(Source):
                     f"transaction {r['transaction_id']}",
                 )
             dates.append(day)
-            del i
         df["transaction_date"] = dates
         if not df.empty and df["transaction_id"].isna().any():
             raise BadInputError(path, "a transaction has an empty id")
