@@ -12,7 +12,7 @@ from __future__ import annotations
 from airflow.sdk import (
     AssetOrTimeSchedule,
     AssetWatcher,
-    CronDataIntervalTimetable,
+    CronTriggerTimetable,
     dag,
     task,
 )
@@ -31,7 +31,7 @@ atomically (re-running a day never appends twice).
 
 **Starts** when new files settle in the landing folder (asset `landing_{source}`, watched by
 `LandingFileTrigger`, which never deletes or changes a file), and every day at 00:00 UTC
-for the previous day plus any file that arrived without an event.
+to catch up every landed file not yet ingested (files that arrived without an event).
 
 **Tasks**
 1. `ingest`: `pipelines.ingest.ingest(settings, dates=<the run's days>, sources=["{source}"])`.
@@ -42,8 +42,9 @@ for the previous day plus any file that arrived without an event.
    drop it into the landing folder again: the trigger picks it up.
 
 **Backfill**: `airflow backfill create --dag-id ingest_{source} --from-date 2026-03-01
---to-date 2026-03-07` re-ingests those days; each backfill run emits `lake_{source}` for its
-days, which queues a warehouse build.
+--to-date 2026-03-07` makes one run per day; each re-ingests exactly its logical date's
+landing folder and emits `lake_{source}` for that day (even when no file changed), which
+queues a warehouse build.
 """
 
 
@@ -63,7 +64,7 @@ def make_ingest_dag(source: str):
         dag_id=f"ingest_{source}",
         description=f"Ingest {source} exports from the landing folder into the lake",
         schedule=AssetOrTimeSchedule(
-            timetable=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+            timetable=CronTriggerTimetable("0 0 * * *", timezone="UTC"),
             assets=landing,
         ),
         start_date=START_DATE,

@@ -32,7 +32,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,7 +78,7 @@ def _pause(step: str) -> None:
 
 
 @contextlib.contextmanager
-def _publish_lock(settings: Settings) -> Iterator[None]:
+def _publish_lock(settings: Settings) -> Generator[None]:
     settings.paths.published.mkdir(parents=True, exist_ok=True)
     lock = settings.paths.published / ".publish.lock"
     with lock.open("a") as fh:
@@ -176,7 +176,7 @@ def publish(settings: Settings, run_id: str | None = None) -> PublishResult:
             message="published",
         )
         try:
-            tables = _write_version(settings, version, plog.read_entries(settings) + [entry])
+            tables = _write_version(settings, version, [*plog.read_entries(settings), entry])
             _pause("version_written")
             _swap_in(settings, version)
         except Exception as exc:
@@ -215,7 +215,9 @@ def _sql_str(value: str | Path) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _write_version(settings: Settings, version: str, log_rows: list[dict[str, Any]]) -> dict[str, int]:
+def _write_version(
+    settings: Settings, version: str, log_rows: list[dict[str, Any]]
+) -> dict[str, int]:
     """Write and verify ``versions/<version>/`` (DuckDB file + Parquet); return row counts."""
     versions = settings.paths.published_versions
     versions.mkdir(parents=True, exist_ok=True)
@@ -325,8 +327,12 @@ def list_versions(settings: Settings) -> list[dict[str, Any]]:
     for p in sorted(folder.iterdir()):
         if TMP_MARK in p.name or not (p / "marts.duckdb").exists():
             continue
-        tables = sorted(x.name for x in (p / "parquet").iterdir()) if (p / "parquet").is_dir() else []
-        out.append({"version": p.name, "path": str(p), "current": p.name == current, "tables": tables})
+        tables = (
+            sorted(x.name for x in (p / "parquet").iterdir()) if (p / "parquet").is_dir() else []
+        )
+        out.append(
+            {"version": p.name, "path": str(p), "current": p.name == current, "tables": tables}
+        )
     return out
 
 

@@ -59,7 +59,7 @@ def _ingested(settings: Settings) -> dict[str, Any]:
                 continue
             status_col = next((c for c in ("status", "outcome", "state") if c in cols), None)
             rows = con.execute(
-                f'select source, {f"{status_col}" if status_col else "null"}, count(*) '
+                f"select source, {f'{status_col}' if status_col else 'null'}, count(*) "
                 f'from "{table}" group by 1, 2'
             ).fetchall()
             for source, status, n in rows:
@@ -128,10 +128,14 @@ def format_status(d: dict[str, Any]) -> str:
     for source, days in landed.items():
         dates = sorted(days)
         lines.append(
-            f"  {source}: {sum(days.values())} files over {len(days)} days ({dates[0]} .. {dates[-1]})"
+            f"  {source}: {sum(days.values())} files over {len(days)} days "
+            f"({dates[0]} .. {dates[-1]})"
         )
     ing = d["ingested"]
-    lines.append(f"Ingested: {ing['files']} files" + (f" (ledger error: {ing['error']})" if "error" in ing else ""))
+    lines.append(
+        f"Ingested: {ing['files']} files"
+        + (f" (ledger error: {ing['error']})" if "error" in ing else "")
+    )
     for source, counts in sorted(ing["by_source"].items()):
         extra = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "files")
         lines.append(f"  {source}: {counts['files']}" + (f" ({extra})" if extra else ""))
@@ -155,7 +159,8 @@ def format_status(d: dict[str, Any]) -> str:
         verdict = "passed" if gate["passed"] else "BLOCKED"
         lines.append(
             f"Last gate: {verdict} (run {gate['run_id']}, build {gate['build_id']}, "
-            f"{gate['checked_at']}), {len(gate['failures'])} errors, {len(gate['warnings'])} warnings"
+            f"{gate['checked_at']}), {len(gate['failures'])} errors, "
+            f"{len(gate['warnings'])} warnings"
         )
         lines += [f"  error: {f}" for f in gate["failures"]]
         lines += [f"  warning: {w}" for w in gate["warnings"]]

@@ -18,9 +18,10 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,8 @@ _DBT_LOCK = threading.Lock()
 _NO_PROJECT_COMMANDS = {"clean", "deps", "init", "debug"}
 
 _FAILED_STATUSES = {"error", "fail", "runtime error"}
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def _environment(values: dict[str, str]) -> Generator[None, None, None]:
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -180,7 +183,29 @@ def dbt_invoke(
     log_path(settings).mkdir(parents=True, exist_ok=True)
     settings.paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
     with _DBT_LOCK, _environment(dbt_env(settings)):
-        return dbtRunner(callbacks=list(callbacks or [])).invoke(full)
+        try:
+            return dbtRunner(callbacks=list(callbacks or [])).invoke(full)
+        finally:
+            _release_duckdb()
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a command.
+
+    dbt-duckdb caches one database instance per process; while it lives, this process
+    cannot open the warehouse with another configuration (the gate's and publish's
+    read-only connections), and no other process can write it.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter (the Spark port) keeps nothing open here
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if env is not None:
+        with contextlib.suppress(Exception):
+            env.close()
 
 
 def parse(settings: Settings) -> Path:
@@ -284,7 +309,7 @@ def _write_state(settings: Settings, result: BuildResult) -> None:
 
 def _first_line(value: object, max_lines: int = 3) -> str:
     """The first few non-empty lines of a dbt message, on one line."""
-    text = str(value or "").strip()
+    text = _ANSI.sub("", str(value or "")).strip()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return " ".join(lines[:max_lines]) if lines else "unknown error"
 

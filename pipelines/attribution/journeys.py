@@ -97,12 +97,13 @@ def _sort_touches(journeys: pd.DataFrame, journey: np.ndarray) -> np.ndarray:
     if same.any():
         tie, _ = pd.factorize(journeys["touchpoint_id"], sort=True, use_na_sentinel=True)
         return np.lexsort((tie, rank, journey))
-    # Positions are distinct within each journey; a stable order for identical keys is
-    # not needed, but keep the result independent of the sort algorithm anyway.
+    # No ties: the keys are distinct, so any sort algorithm gives this same order.
     return order
 
 
-def prepare_journeys(journeys: pd.DataFrame, transform: str = DEFAULT_TRANSFORM) -> PreparedJourneys:
+def prepare_journeys(
+    journeys: pd.DataFrame, transform: str = DEFAULT_TRANSFORM
+) -> PreparedJourneys:
     """Sort, encode and aggregate journeys (see the module docstring for the input)."""
     check_transform(transform)
     missing = [c for c in JOURNEY_COLUMNS if c not in journeys.columns]

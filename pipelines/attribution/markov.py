@@ -90,6 +90,11 @@ def _state_ids(pathset: PathSet, order: int) -> tuple[np.ndarray, np.ndarray]:
     position = np.arange(len(tokens), dtype=np.int64)
     index_in_path = position - pathset.offsets[:-1][pathset.path_of_position]
     base = len(pathset.token_labels) + 1
+    if base**order >= 2**62:
+        raise ValueError(
+            f"markov order {order} with {base - 1} distinct tokens is too large to encode; "
+            "use a lower order or a path transform with fewer tokens"
+        )
     code = np.zeros(len(tokens), dtype=np.int64)
     for lag in range(order):
         ok = index_in_path >= lag

@@ -58,7 +58,9 @@ def _number(raw: str, file: Path, line: int, column: str) -> float:
         value = float(text)
     except ValueError:
         raise BadInputError(
-            file, f"{text!r} is not a number; write a plain number such as 12 or 3.5", _at(line, column)
+            file,
+            f"{text!r} is not a number; write a plain number such as 12 or 3.5",
+            _at(line, column),
         ) from None
     if not math.isfinite(value) or value < 0:
         raise BadInputError(
@@ -110,7 +112,7 @@ def read_path_file(path: str | Path) -> list[PathRecord]:
             if missing:
                 raise BadInputError(
                     file,
-                    f"missing required column {', '.join(repr(m) for m in missing)} (found "
+                    f"missing required column(s) {', '.join(repr(m) for m in missing)} (found "
                     f"{';'.join(header)}); the header must be {';'.join(REQUIRED_COLUMNS)}",
                     f"line {line}",
                 )

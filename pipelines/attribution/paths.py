@@ -86,10 +86,14 @@ def _fits_int64(base: int) -> int:
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Concatenated ``range(start, start + length)`` for each pair, vectorised."""
     ends = np.cumsum(lengths)
-    return np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(
+        int(ends[-1]) if len(ends) else 0
+    )
 
 
-def encode_distinct(flat: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def encode_distinct(
+    flat: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Find the distinct sequences among many, exactly (no hashing).
 
     ``flat`` holds the sequences (non-negative token ids) one after another, ``lengths``
@@ -116,7 +120,7 @@ def encode_distinct(flat: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, 
         lens = lengths[seqs]
         index = np.arange(len(flat)) if len(seqs) == len(lengths) else _ranges(starts[seqs], lens)
         exponent = np.repeat(starts[seqs] + lens, lens) - 1 - index
-        digits = (flat[index] + 1) * base ** exponent
+        digits = (flat[index] + 1) * base**exponent
         keys = np.add.reduceat(digits, np.concatenate([[0], np.cumsum(lens)[:-1]]))
         distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         sequence_path[seqs] = inverse.reshape(-1)

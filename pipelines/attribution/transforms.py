@@ -43,9 +43,7 @@ Token = str | tuple[str, int]
 def check_transform(how: str) -> str:
     """Return ``how`` if it names a path transform, else raise a ValueError saying the options."""
     if how not in PATH_TRANSFORMS:
-        raise ValueError(
-            f"unknown path transform {how!r}; use one of {', '.join(PATH_TRANSFORMS)}"
-        )
+        raise ValueError(f"unknown path transform {how!r}; use one of {', '.join(PATH_TRANSFORMS)}")
     return how
 
 
@@ -59,7 +57,9 @@ def token_label(token: Token) -> str:
     return f"{token[0]}({token[1]})" if isinstance(token, tuple) else token
 
 
-def transform_groups(path: Sequence[str], how: str = DEFAULT_TRANSFORM) -> list[tuple[Token, list[int]]]:
+def transform_groups(
+    path: Sequence[str], how: str = DEFAULT_TRANSFORM
+) -> list[tuple[Token, list[int]]]:
     """Transform one path; return ``(token, [original indices])`` per position, in order."""
     check_transform(how)
     out: list[tuple[Token, list[int]]] = []
@@ -160,5 +160,9 @@ def transform_touches(
     pair = position_channel * width + position_count
     pairs, position_token = np.unique(pair, return_inverse=True)
     return TransformedTouches(
-        position_of_row, position_token.astype(np.int64), position_journey, pairs // width, pairs % width
+        position_of_row,
+        position_token.astype(np.int64),
+        position_journey,
+        pairs // width,
+        pairs % width,
     )

@@ -10,10 +10,11 @@ Which days a run processes (idempotent: re-running a run redoes the same days):
 - a run started by asset events: the days named in the events' ``extra`` (``payload.dates``
   from ``LandingFileTrigger``, or ``dates`` in an event posted to the REST API or emitted by
   an upstream task);
-- a scheduled (time) run: the days of its data interval, plus every day with a landed
-  file the ledger has not accepted (files that arrived while no trigger was watching);
-- a backfill run: the days of its data interval only, and its lake event is emitted for
-  those days even when no file changed, so the warehouse is rebuilt for them;
+- a scheduled (daily) run: its logical date's day, plus every day with a landed file the
+  ledger has not accepted (files that arrived while no trigger was watching);
+- a backfill run: its logical date's day only (``CronTriggerTimetable``: the data interval
+  is the instant of the logical date), and its lake event is emitted for that day even
+  when no file changed, so the warehouse is rebuilt for it;
 - a manual run without dates: every day with a pending file.
 """
 

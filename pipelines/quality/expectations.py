@@ -64,9 +64,11 @@ class ExpectFixedColumnType(gx.expectations.ExpectColumnValuesToBeInSet):
     """Each fixed column has its contracted type family."""
 
     column: str = "type_matches"
-    value_set: list = [True]  # noqa: RUF012 (a pydantic field, copied per instance)
+    value_set: list = [True]  # ruff: ignore[mutable-class-default] (a pydantic field, copied per instance)
     description: str = "Fixed columns have their contracted types (date, timestamp, text, number)."
-    row_message: ClassVar[str] = "{table_name}.{column_name} is {data_type}, expected {expected_type}"
+    row_message: ClassVar[str] = (
+        "{table_name}.{column_name} is {data_type}, expected {expected_type}"
+    )
 
 
 class ExpectTableNotEmpty(gx.expectations.ExpectTableRowCountToBeBetween):
@@ -216,7 +218,9 @@ class ExpectCreditsSumToOne(_Between):
     min_value: float = 1 - 1e-9
     max_value: float = 1 + 1e-9
     description: str = "For every model, the credits of each conversion sum to 1 (within 1e-9)."
-    row_message: ClassVar[str] = "conversion {conversion_id} in {model}: credits sum to {credit_sum}"
+    row_message: ClassVar[str] = (
+        "conversion {conversion_id} in {model}: credits sum to {credit_sum}"
+    )
 
 
 class ExpectAttributedConversionsMatchConversions(_Between):
@@ -237,7 +241,8 @@ class ExpectAttributedValueMatchesConversionValue(_Between):
     max_value: float = 0.01
     description: str = "For every model, attributed value equals the total conversion value."
     row_message: ClassVar[str] = (
-        "{model}: attributed value {attributed_value:.2f} vs conversion value {conversion_value:.2f}"
+        "{model}: attributed value {attributed_value:.2f} vs conversion value "
+        "{conversion_value:.2f}"
     )
 
 

@@ -93,17 +93,24 @@ def lake_partition_files(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
 
 
 def _union_columns(con: duckdb.DuckDBPyConnection, settings: Settings, table: str) -> set[str]:
-    return {r[0] for r in con.execute(f"describe select * from {_read(settings, table)}").fetchall()}
+    return {
+        r[0] for r in con.execute(f"describe select * from {_read(settings, table)}").fetchall()
+    }
 
 
-def load_lake_table(con: duckdb.DuckDBPyConnection, settings: Settings, table: Table) -> pd.DataFrame:
+def load_lake_table(
+    con: duckdb.DuckDBPyConnection, settings: Settings, table: Table
+) -> pd.DataFrame:
     """The key and checked columns of a lake table, with ``source`` and ``date``."""
     present = _union_columns(con, settings, table.name)
     wanted = [*table.key, *LAKE_VALUE_COLUMNS.get(table.name, ()), *CURRENCY_COLUMNS[table.name]]
     cols = []
     for c in dict.fromkeys(wanted):
         cols.append(f'"{c}"' if c in present else f'null as "{c}"')
-    sql = f'select {", ".join(cols)}, "source", cast("date" as date) as "date" from {_read(settings, table.name)}'
+    sql = (
+        f'select {", ".join(cols)}, "source", cast("date" as date) as "date" '
+        f"from {_read(settings, table.name)}"
+    )
     return con.execute(sql).df()
 
 
@@ -151,7 +158,9 @@ def volume(
             select source, min(day) as first_day, max(day) as last_day from daily group by source
         ),
         calendar as (
-            select source, cast(unnest(range(first_day, last_day + 1, interval 1 day)) as date) as day
+            select
+                source,
+                cast(unnest(range(first_day, last_day + 1, interval 1 day)) as date) as day
             from bounds
         ),
         filled as (
@@ -204,7 +213,10 @@ def _fx_rates_sql(settings: Settings) -> str:
     """
     rep = settings.reporting.currency
     if "fx_rates" not in lake_tables_present(settings):
-        return "select null::date as rate_date, null::varchar as currency, null::double as to_reporting where false"
+        return (
+            "select null::date as rate_date, null::varchar as currency, "
+            "null::double as to_reporting where false"
+        )
     return f"""
         with fx as (
             select cast(rate_date as date) as rate_date, upper(base_currency) as base,

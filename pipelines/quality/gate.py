@@ -271,12 +271,17 @@ def _to_failures(check: Check, exp: Any, res: Any) -> list[Failure]:
     rows = check.frame.loc[idx]
     if not idx:
         observed = r.get("observed_value")
-        detail = f"{_label(exp, column)}: observed {observed!r}" if "observed_value" in r else (
-            f"{_label(exp, column)}: not met"
+        detail = (
+            f"{_label(exp, column)}: observed {observed!r}"
+            if "observed_value" in r
+            else (f"{_label(exp, column)}: not met")
         )
         return [Failure(name, check.table, severity, detail)]
     groups = (
-        [(str(t), g) for t, g in rows.groupby(check.split_by, sort=True)]
+        [
+            (f"lake.{t}" if check.table == "lake" else str(t), g)
+            for t, g in rows.groupby(check.split_by, sort=True)
+        ]
         if check.split_by
         else [(check.table, rows)]
     )

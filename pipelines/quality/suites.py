@@ -207,7 +207,9 @@ def lake_checks(
         ]
         if name == "fx_rates":
             exps.append(ex.ExpectPositiveRate(severity=ERROR))
-        checks.append(Check(f"lake.{name}", f"lake.{name}", df, exps, key=(*table.key, "source", "date")))
+        checks.append(
+            Check(f"lake.{name}", f"lake.{name}", df, exps, key=(*table.key, "source", "date"))
+        )
 
     fresh = frames.freshness(con, settings, run_date, present)
     for severity, part in (
@@ -220,11 +222,7 @@ def lake_checks(
                     f"lake.freshness.{severity}",
                     "lake",
                     part.reset_index(drop=True),
-                    [
-                        ex.ExpectSourceFresh(
-                            max_value=q.freshness_max_lag_days, severity=severity
-                        )
-                    ],
+                    [ex.ExpectSourceFresh(max_value=q.freshness_max_lag_days, severity=severity)],
                     split_by="table_name",
                 )
             )
@@ -250,7 +248,9 @@ def lake_checks(
     fx = frames.fx_coverage(con, settings)
     if len(fx):
         checks.append(
-            Check("lake.fx_coverage", "lake.fx_rates", fx, [ex.ExpectFxRateAvailable(severity=ERROR)])
+            Check(
+                "lake.fx_coverage", "lake.fx_rates", fx, [ex.ExpectFxRateAvailable(severity=ERROR)]
+            )
         )
     return checks
 
@@ -269,7 +269,7 @@ def warehouse_checks(
             split_by="table_name",
         )
     )
-    intermediate = _contract_frame(con, dict.fromkeys(INTERMEDIATE_TABLES, {}))
+    intermediate = _contract_frame(con, {name: {} for name in INTERMEDIATE_TABLES})
     checks.append(
         Check(
             "warehouse.intermediate_contract",
@@ -294,7 +294,9 @@ def warehouse_checks(
         elif "conversion_id" in cols:
             exps.append(ex.ExpectKeyNotNull(column="conversion_id", severity=ERROR))
         exps += [
-            ex.ExpectNonNegative(column=c, severity=ERROR) for c in NON_NEGATIVE_COLUMNS if c in cols
+            ex.ExpectNonNegative(column=c, severity=ERROR)
+            for c in NON_NEGATIVE_COLUMNS
+            if c in cols
         ]
         if not exps:
             continue
@@ -318,8 +320,10 @@ def warehouse_checks(
             needed.update(getattr(e, "column_list", None) or [])
         key = tuple(c for c in (grain[0] if grain else ()) if c in cols)
         needed.update(key)
-        df = frames.load_table(con, qualified, sorted(needed)) if needed else frames.load_table(
-            con, qualified, []
+        df = (
+            frames.load_table(con, qualified, sorted(needed))
+            if needed
+            else frames.load_table(con, qualified, [])
         )
         checks.append(Check(f"mart.{name}", name, df, exps, key=key))
     return checks

@@ -174,7 +174,9 @@ def published_marts(settings: Settings, con: duckdb.DuckDBPyConnection | None = 
 
 
 def _catalog_filter(con: duckdb.DuckDBPyConnection) -> str:
-    attached = {r[0] for r in con.execute("select database_name from duckdb_databases()").fetchall()}
+    attached = {
+        r[0] for r in con.execute("select database_name from duckdb_databases()").fetchall()
+    }
     return " and table_catalog = 'wh'" if "wh" in attached else ""
 
 
@@ -193,7 +195,9 @@ def mart_grain(settings: Settings, name: str) -> tuple[tuple[str, ...], tuple[st
     return None
 
 
-def resolve_table(con: duckdb.DuckDBPyConnection, name: str, catalog: str | None = None) -> str | None:
+def resolve_table(
+    con: duckdb.DuckDBPyConnection, name: str, catalog: str | None = None
+) -> str | None:
     """The quoted ``[catalog.]schema.table`` of a table or view by name, or None.
 
     dbt-duckdb may put models in custom schemas; ``main`` is preferred when several hold
@@ -201,7 +205,8 @@ def resolve_table(con: duckdb.DuckDBPyConnection, name: str, catalog: str | None
     """
     sql = (
         "select table_catalog, table_schema from information_schema.tables "
-        "where table_name = ?" + (" and table_catalog = ?" if catalog else "")
+        "where table_name = ?"
+        + (" and table_catalog = ?" if catalog else "")
         + " order by (table_schema = 'main') desc, table_schema"
     )
     params = [name, catalog] if catalog else [name]

@@ -75,7 +75,9 @@ def landing_tags(sim: Simulation) -> pd.DataFrame:
         if row["platform"] == "tiktok_ads":  # some ads lack UTMs: only the click id tells
             tagged = variant[m] >= 0.05
         ids = click[m]
-        out["query"][m] = np.where(tagged, concat(prefix, "&", params, "=", ids), concat(params, "=", ids))
+        out["query"][m] = np.where(
+            tagged, concat(prefix, "&", params, "=", ids), concat(params, "=", ids)
+        )
         for k, v in utm.items():
             out[k][m] = np.where(tagged, v, None)
         out["click_id_type"][m] = params
@@ -89,7 +91,11 @@ def landing_tags(sim: Simulation) -> pd.DataFrame:
         param = world.AFFILIATE_NETWORKS[pub.network][3]
         prefix = f"utm_source={pub.slug}&utm_medium=affiliate&utm_campaign={pub.network}&{param}="
         out["query"][m] = concat(prefix, click[m])
-        out["utm_source"][m], out["utm_medium"][m], out["utm_campaign"][m] = pub.slug, "affiliate", pub.network
+        out["utm_source"][m], out["utm_medium"][m], out["utm_campaign"][m] = (
+            pub.slug,
+            "affiliate",
+            pub.network,
+        )
         out["referrer_url"][m] = world.PUBLISHER_SITES[pub.slug]
         if param == "irclickid":  # the only affiliate click id the tracker knows
             out["click_id_type"][m] = param
@@ -97,7 +103,11 @@ def landing_tags(sim: Simulation) -> pd.DataFrame:
     for i, name in enumerate(world.EMAIL_CAMPAIGNS):
         m = (kind == world.KIND["email"]) & (sub == i)
         out["query"][m] = f"utm_source=klaviyo&utm_medium=email&utm_campaign={name}"
-        out["utm_source"][m], out["utm_medium"][m], out["utm_campaign"][m] = "klaviyo", "email", name
+        out["utm_source"][m], out["utm_medium"][m], out["utm_campaign"][m] = (
+            "klaviyo",
+            "email",
+            name,
+        )
     for i, (ref, _) in enumerate(world.ORGANIC_REFERRERS):
         out["referrer_url"][(kind == world.KIND["organic_search"]) & (sub == i)] = ref
     for i, ref in enumerate(world.REFERRAL_SITES):
@@ -136,7 +146,8 @@ def event_index(sim: Simulation) -> pd.DataFrame:
     }))  # fmt: skip
     r = sim.refunds
     pieces.append(pd.DataFrame({
-        "code": 4, "device": r["device"].to_numpy(dtype=np.int64), "person": r["person"].to_numpy(dtype=np.int64),
+        "code": 4, "device": r["device"].to_numpy(dtype=np.int64),
+        "person": r["person"].to_numpy(dtype=np.int64),
         "t_us": r["t_us"].to_numpy(dtype=np.int64), "ref": np.arange(len(r)),
     }))  # fmt: skip
     ins = sim.installs
@@ -147,13 +158,48 @@ def event_index(sim: Simulation) -> pd.DataFrame:
     ev = pd.concat(pieces, ignore_index=True)
     ev = ev[(ev["t_us"] >= sim.start_us) & (ev["t_us"] < sim.end_us)]
     ev["day"] = (ev["t_us"].to_numpy() - sim.start_us) // US_PER_DAY
-    return ev.sort_values(["day", "t_us", "code", "device", "ref"], kind="stable", ignore_index=True)
+    return ev.sort_values(
+        ["day", "t_us", "code", "device", "ref"], kind="stable", ignore_index=True
+    )
+
+
+def lookups(sim: Simulation, tags: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Plain NumPy copies of every column ``render_day`` reads (converted once per run)."""
+    obj = {
+        "anonymous_id": sim.devices["anonymous_id"],
+        "user_id": sim.people["user_id"],
+        "email": sim.people["email"],
+        "phone": sim.people["phone"],
+        "conv_type": sim.conversions["conv_type"],
+        "order_id": sim.conversions["order_id"],
+        "currency": sim.conversions["currency"],
+        "refund_order_id": sim.refunds["order_id"],
+        "refund_currency": sim.refunds["currency"],
+        **{f"tag_{c}": tags[c] for c in _TAG_COLUMNS},
+    }
+    out = {k: v.to_numpy(dtype=object) for k, v in obj.items()}
+    out["identified_at"] = sim.devices["identified_at_us"].to_numpy(
+        dtype="float64", na_value=np.inf
+    )
+    out["landing"] = sim.sessions["landing"].to_numpy()
+    out["revenue"] = sim.conversions["revenue"].to_numpy(dtype=float)
+    out["refund_revenue"] = sim.refunds["revenue"].to_numpy(dtype=float)
+    return out
+
+
+_TAG_COLUMNS = (
+    "page_url", "referrer_url", "utm_source", "utm_medium", "utm_campaign", "utm_term",
+    "utm_content", "utm_id", "click_id_type", "click_id",
+)  # fmt: skip
 
 
 def render_day(
-    sim: Simulation, tags: pd.DataFrame, ev: pd.DataFrame, seed: int, day_index: int
+    look: dict[str, np.ndarray], ev: pd.DataFrame, seed: int, day_index: int
 ) -> pd.DataFrame:
-    """Canonical ``events`` rows (plus raw ``email``/``phone``) of one UTC day."""
+    """Canonical ``events`` rows (plus raw ``email``/``phone``) of one UTC day.
+
+    ``look`` comes from ``lookups``; ``ev`` is that day's slice of ``event_index``.
+    """
     rng = np.random.default_rng([seed, 20, day_index])
     n = len(ev)
     code = ev["code"].to_numpy()
@@ -166,64 +212,67 @@ def render_day(
     cols["event_id"] = uuids(rng, n)
     ev_type = np.select([code <= 1, code == 2], ["page", "identify"], "track").astype(object)
     cols["event_type"] = ev_type
-    dev = sim.devices
-    cols["anonymous_id"] = dev["anonymous_id"].to_numpy()[device]
-    ident = dev["identified_at_us"].to_numpy(dtype="float64", na_value=np.inf)[device]
-    known = t_us >= ident
-    cols["user_id"] = np.where(known, sim.people["user_id"].to_numpy()[person], None)
+    cols["anonymous_id"] = look["anonymous_id"][device]
+    known = t_us >= look["identified_at"][device]
+    cols["user_id"] = np.where(known, look["user_id"][person], None)
 
     m = code == 0  # landing pages
     if m.any():
-        t = tags.iloc[ref[m]]
-        for c in ("page_url", "referrer_url", "utm_source", "utm_medium", "utm_campaign", "utm_term",
-                  "utm_content", "utm_id", "click_id_type", "click_id"):
-            cols[c][m] = t[c].to_numpy()
-        landing = sim.sessions["landing"].to_numpy()[ref[m]]
-        cols["event_name"][m] = np.asarray(_LANDING_NAMES, dtype=object)[landing]
+        for c in _TAG_COLUMNS:
+            cols[c][m] = look[f"tag_{c}"][ref[m]]
+        cols["event_name"][m] = np.asarray(_LANDING_NAMES, dtype=object)[look["landing"][ref[m]]]
     m = code == 1  # internal pages
     if m.any():
         k = rng.integers(0, len(world.INTERNAL_PATHS), int(m.sum()))
         cols["page_url"][m] = concat(world.SITE, np.asarray(world.INTERNAL_PATHS, dtype=object)[k])
-        landing = sim.sessions["landing"].to_numpy()[ref[m]]
-        cols["referrer_url"][m] = concat(world.SITE, np.asarray(world.LANDING_PATHS, dtype=object)[landing])
+        landing = look["landing"][ref[m]]
+        cols["referrer_url"][m] = concat(
+            world.SITE, np.asarray(world.LANDING_PATHS, dtype=object)[landing]
+        )
         cols["event_name"][m] = np.asarray(_INTERNAL_NAMES, dtype=object)[k]
     m = code == 2  # identify
     if m.any():
-        cols["email"][m] = sim.people["email"].to_numpy()[person[m]]
-        cols["phone"][m] = sim.people["phone"].to_numpy()[person[m]]
-        cols["user_id"][m] = sim.people["user_id"].to_numpy()[person[m]]
+        cols["email"][m] = look["email"][person[m]]
+        cols["phone"][m] = look["phone"][person[m]]
+        cols["user_id"][m] = look["user_id"][person[m]]
         cols["properties_json"][m] = '{"plan":"free"}'
     m = code == 3  # conversions
     if m.any():
-        c = sim.conversions.iloc[ref[m]]
-        ctype = c["conv_type"].to_numpy()
-        cols["event_name"][m] = pd.Series(ctype).map(_TRACK_NAMES).to_numpy(dtype=object)
-        cols["user_id"][m] = sim.people["user_id"].to_numpy()[person[m]]
-        cols["order_id"][m] = c["order_id"].to_numpy(dtype=object)
-        cols["revenue"][m] = c["revenue"].to_numpy(dtype=float)
-        cols["currency"][m] = c["currency"].to_numpy(dtype=object)
-        rev = c["revenue"].to_numpy(dtype=float)
-        tax = np.round(rev * 0.08, 2)
-        total = np.round(rev + tax + 4.99, 2)
+        r = ref[m]
+        ctype = look["conv_type"][r]
+        cols["event_name"][m] = np.select(
+            [ctype == k for k in _TRACK_NAMES], list(_TRACK_NAMES.values()), None
+        ).astype(object)
+        cols["user_id"][m] = look["user_id"][person[m]]
+        cols["order_id"][m] = look["order_id"][r]
+        rev = look["revenue"][r]
+        cols["revenue"][m] = rev
+        cols["currency"][m] = look["currency"][r]
+        is_order = ctype == "purchase"
+        tax = np.round(np.nan_to_num(rev) * 0.08, 2)
+        total = np.round(np.nan_to_num(rev) + tax + 4.99, 2)
         order_props = concat(
-            '{"checkout_id":"', rand_strings(rng, len(c), 12, "0123456789abcdef"),
-            '","shipping":4.99,"tax":', pd.Series(tax).map("{:.2f}".format).to_numpy(dtype=object),
-            ',"total":', pd.Series(total).map("{:.2f}".format).to_numpy(dtype=object), "}",
+            '{"checkout_id":"',
+            rand_strings(rng, len(r), 12, "0123456789abcdef"),
+            '","shipping":4.99,"tax":',
+            np.char.mod("%.2f", tax).astype(object),
+            ',"total":',
+            np.char.mod("%.2f", total).astype(object),
+            "}",
         )
-        props = np.select(
-            [ctype == "purchase", ctype == "lead", ctype == "sign_up"],
+        cols["properties_json"][m] = np.select(
+            [is_order, ctype == "lead", ctype == "sign_up"],
             [order_props, '{"form":"demo_request"}', '{"method":"email"}'],
             None,
-        )
-        cols["properties_json"][m] = props
+        ).astype(object)
     m = code == 4  # refunds
     if m.any():
-        r = sim.refunds.iloc[ref[m]]
+        r = ref[m]
         cols["event_name"][m] = "Order Refunded"
-        cols["user_id"][m] = sim.people["user_id"].to_numpy()[person[m]]
-        cols["order_id"][m] = r["order_id"].to_numpy(dtype=object)
-        cols["revenue"][m] = r["revenue"].to_numpy(dtype=float)
-        cols["currency"][m] = r["currency"].to_numpy(dtype=object)
+        cols["user_id"][m] = look["user_id"][person[m]]
+        cols["order_id"][m] = look["refund_order_id"][r]
+        cols["revenue"][m] = look["refund_revenue"][r]
+        cols["currency"][m] = look["refund_currency"][r]
         cols["properties_json"][m] = '{"reason":"returned"}'
     m = code == 5  # app installs
     if m.any():

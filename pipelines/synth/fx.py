@@ -27,14 +27,16 @@ class Rates:
     def lookup(self) -> dict[tuple[dt.date, str], float]:
         return {
             (d, c): float(r)
-            for d, c, r in self.to_reporting[["rate_date", "currency", "rate"]].itertuples(index=False)
+            for d, c, r in self.to_reporting[["rate_date", "currency", "rate"]].itertuples(
+                index=False
+            )
         }
 
 
 def _exact(q: float, decimals: int) -> float:
     """A quote whose canonical form (1 / q) turns back into exactly q in the ECB file."""
     step = 10.0**-decimals
-    while 1.0 / (1.0 / q) != q:
+    while format(1.0 / (1.0 / q), ".17g") != format(q, ".17g"):
         q = round(q + step, decimals)
     return q
 
@@ -43,7 +45,9 @@ def make_rates(rng: np.random.Generator, start: dt.date, days: int, reporting: s
     reporting = reporting.upper()
     codes = list(world.ECB_CURRENCIES)
     if reporting not in codes and reporting != "EUR":
-        raise ValueError(f"synth: reporting currency {reporting} has no synthetic rate; use one of EUR, {codes}")
+        raise ValueError(
+            f"synth: reporting currency {reporting} has no synthetic rate; use one of EUR, {codes}"
+        )
     steps = rng.normal(0.0, 0.003, size=(days, len(codes)))
     level = np.exp(np.cumsum(steps, axis=0))
     used = ("EUR", "USD", "GBP", "SEK")
@@ -60,12 +64,14 @@ def make_rates(rng: np.random.Generator, start: dt.date, days: int, reporting: s
                 dec = world.ECB_DECIMALS.get(c, 4)
                 quotes[c] = _exact(round(world.ECB_START[c] * level[i, j], dec), dec)
         if weekday:
-            ecb[day] = pd.DataFrame({
-                "rate_date": day,
-                "base_currency": "EUR",
-                "currency": codes,
-                "rate": [1.0 / quotes[c] for c in codes],
-            })
+            ecb[day] = pd.DataFrame(
+                {
+                    "rate_date": day,
+                    "base_currency": "EUR",
+                    "currency": codes,
+                    "rate": [1.0 / quotes[c] for c in codes],
+                }
+            )
             # what the parser derives: EUR per unit = 1 / (value in the file)
             eur_per = {c: 1.0 / (1.0 / (1.0 / quotes[c])) for c in codes} | {"EUR": 1.0}
             for c in used:
@@ -78,9 +84,13 @@ def make_rates(rng: np.random.Generator, start: dt.date, days: int, reporting: s
                 truth.append((day, c, rate))
             if reporting not in used:
                 rows.append((day, reporting, reporting, 1.0))
-            simple[day] = pd.DataFrame(rows, columns=["rate_date", "base_currency", "currency", "rate"])
+            simple[day] = pd.DataFrame(
+                rows, columns=["rate_date", "base_currency", "currency", "rate"]
+            )
     to_rep = pd.DataFrame(truth, columns=["rate_date", "currency", "rate"])
     if reporting not in used:
-        extra = pd.DataFrame({"rate_date": sorted({d for d, _, _ in truth}), "currency": reporting, "rate": 1.0})
+        extra = pd.DataFrame(
+            {"rate_date": sorted({d for d, _, _ in truth}), "currency": reporting, "rate": 1.0}
+        )
         to_rep = pd.concat([to_rep, extra], ignore_index=True)
     return Rates(ecb, simple, to_rep.sort_values(["rate_date", "currency"], ignore_index=True))

@@ -28,8 +28,28 @@ US_PER_DAY = 24 * US_PER_HOUR
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _HEX = "0123456789abcdef"
-_FIRST = ("anna", "ben", "carla", "david", "emma", "felix", "greta", "hugo", "ida", "jonas",
-          "kim", "lena", "max", "nina", "oskar", "paula", "quinn", "rosa", "sven", "tara")
+_FIRST = (
+    "anna",
+    "ben",
+    "carla",
+    "david",
+    "emma",
+    "felix",
+    "greta",
+    "hugo",
+    "ida",
+    "jonas",
+    "kim",
+    "lena",
+    "max",
+    "nina",
+    "oskar",
+    "paula",
+    "quinn",
+    "rosa",
+    "sven",
+    "tara",
+)
 _LAST = ("smith", "meyer", "garcia", "nguyen", "olsen", "rossi", "khan", "novak", "berg", "silva")
 _DOMAINS = ("example.com", "mail.example.org", "inbox.example.net")
 
@@ -96,11 +116,19 @@ class Simulation:
     days: int
     start_us: int
     catalog: pd.DataFrame
-    people: pd.DataFrame  # person, person_id, user_id, region, intent, n_devices, has_app, has_account, email, phone
-    devices: pd.DataFrame  # device, person, slot (web | web_second | app), anonymous_id, identified_at_us
-    sessions: pd.DataFrame  # sid, person, device, t_us, kind, ad, sub, landing, dur_us, click_id, ...
+    people: (
+        pd.DataFrame
+    )  # person, person_id, user_id, region, intent, n_devices, has_app, has_account, email, phone
+    devices: (
+        pd.DataFrame
+    )  # device, person, slot (web | web_second | app), anonymous_id, identified_at_us
+    sessions: (
+        pd.DataFrame
+    )  # sid, person, device, t_us, kind, ad, sub, landing, dur_us, click_id, ...
     pages: pd.DataFrame  # sid, offset_us (internal page views after the landing)
-    conversions: pd.DataFrame  # conv_type, person, device, host_sid, cause_sid, cause_kind, t_us, order fields
+    conversions: (
+        pd.DataFrame
+    )  # conv_type, person, device, host_sid, cause_sid, cause_kind, t_us, order fields
     identifies: pd.DataFrame  # person, device, t_us
     refunds: pd.DataFrame  # order_id, person, device, t_us, revenue, currency
     installs: pd.DataFrame  # AppsFlyer-level installs with the app device
@@ -119,16 +147,34 @@ def simulate(start: dt.date, days: int, seed: int, people: int) -> Simulation:
     devices = _devices(np.random.default_rng([seed, 2]), ppl)
     sessions = _sessions(np.random.default_rng([seed, 3]), ppl, devices, cat, start, days, start_us)
     sessions, pages = _durations(np.random.default_rng([seed, 4]), sessions)
-    conv, sessions, pages = _conversions(np.random.default_rng([seed, 5]), ppl, devices, sessions, pages, end_us)
-    ppl, devices, identifies = _identities(np.random.default_rng([seed, 6]), ppl, devices, sessions, conv)
+    conv, sessions, pages = _conversions(
+        np.random.default_rng([seed, 5]), ppl, devices, sessions, pages, end_us
+    )
+    ppl, devices, identifies = _identities(
+        np.random.default_rng([seed, 6]), ppl, devices, sessions, conv
+    )
     conv = _orders(np.random.default_rng([seed, 7]), ppl, conv)
-    installs, app_ids = _installs(np.random.default_rng([seed, 8]), ppl, devices, cat, start_us, days)
+    installs, app_ids = _installs(
+        np.random.default_rng([seed, 8]), ppl, devices, cat, start_us, days
+    )
     identifies = pd.concat([identifies, app_ids], ignore_index=True).sort_values(
         ["person", "t_us", "device"], kind="stable", ignore_index=True
     )
     devices = _identified_at(devices, identifies)
-    sim = Simulation(start, days, start_us, cat, ppl, devices, sessions, pages, conv, identifies,
-                     pd.DataFrame(), installs)
+    sim = Simulation(
+        start,
+        days,
+        start_us,
+        cat,
+        ppl,
+        devices,
+        sessions,
+        pages,
+        conv,
+        identifies,
+        pd.DataFrame(),
+        installs,
+    )
     sim.refunds = _refunds(np.random.default_rng([seed, 9]), sim)
     return sim
 
@@ -143,20 +189,24 @@ def _people(rng: np.random.Generator, n: int) -> pd.DataFrame:
     email = concat(first, ".", last, pd.Series(idx).astype(str).to_numpy(dtype=object), "@", domain)
     # Real trackers deliver addresses un-normalised: mixed case and stray spaces.
     style = rng.random(n)
-    email = np.where(style < 0.1, concat(" ", pd.Series(email).str.title().to_numpy(dtype=object), " "), email)
+    email = np.where(
+        style < 0.1, concat(" ", pd.Series(email).str.title().to_numpy(dtype=object), " "), email
+    )
     phone_digits = rand_strings(rng, n, 7, "0123456789")
     phone = np.where(rng.random(n) < 0.4, concat("+1 555 ", phone_digits), None)
-    return pd.DataFrame({
-        "person": idx,
-        "person_id": concat("p", pd.Series(idx).map("{:07d}".format).to_numpy(dtype=object)),
-        "user_id": concat("usr_", rand_strings(rng, n, 12, _HEX)),
-        "region": region,
-        "intent": rng.gamma(2.0, 0.5, n),
-        "n_devices": np.where(rng.random(n) < 0.15, 2, 1),
-        "has_app": rng.random(n) < 0.08,
-        "email": email,
-        "phone": phone,
-    })
+    return pd.DataFrame(
+        {
+            "person": idx,
+            "person_id": concat("p", pd.Series(idx).map("{:07d}".format).to_numpy(dtype=object)),
+            "user_id": concat("usr_", rand_strings(rng, n, 12, _HEX)),
+            "region": region,
+            "intent": rng.gamma(2.0, 0.5, n),
+            "n_devices": np.where(rng.random(n) < 0.15, 2, 1),
+            "has_app": rng.random(n) < 0.08,
+            "email": email,
+            "phone": phone,
+        }
+    )
 
 
 def _devices(rng: np.random.Generator, ppl: pd.DataFrame) -> pd.DataFrame:
@@ -164,17 +214,21 @@ def _devices(rng: np.random.Generator, ppl: pd.DataFrame) -> pd.DataFrame:
     second = p[ppl["n_devices"].to_numpy() == 2]
     app = p[ppl["has_app"].to_numpy()]
     person = np.concatenate([p, second, app])
-    slot = np.concatenate([
-        np.full(len(p), "web", dtype=object),
-        np.full(len(second), "web_second", dtype=object),
-        np.full(len(app), "app", dtype=object),
-    ])
-    return pd.DataFrame({
-        "device": np.arange(len(person)),
-        "person": person,
-        "slot": slot,
-        "anonymous_id": uuids(rng, len(person)),
-    })
+    slot = np.concatenate(
+        [
+            np.full(len(p), "web", dtype=object),
+            np.full(len(second), "web_second", dtype=object),
+            np.full(len(app), "app", dtype=object),
+        ]
+    )
+    return pd.DataFrame(
+        {
+            "device": np.arange(len(person)),
+            "person": person,
+            "slot": slot,
+            "anonymous_id": uuids(rng, len(person)),
+        }
+    )
 
 
 # ----------------------------------------------------------------------------- sessions
@@ -232,7 +286,9 @@ def _sessions(
                 cands = web
             w = cands["weight"].to_numpy()
             cum = np.cumsum(w / w.sum())
-            ad[m] = cands["ad_index"].to_numpy()[np.minimum(np.searchsorted(cum, u[m]), len(cum) - 1)]
+            ad[m] = cands["ad_index"].to_numpy()[
+                np.minimum(np.searchsorted(cum, u[m]), len(cum) - 1)
+            ]
     pubs = world.PUBLISHERS
     for reg in ("US", "EU"):
         m = (kind == world.KIND["affiliate"]) & (region == reg)
@@ -246,16 +302,18 @@ def _sessions(
     m = kind == world.KIND["referral"]
     sub[m] = rng.integers(0, len(world.REFERRAL_SITES), int(m.sum()))
 
-    frame = pd.DataFrame({
-        "person": person,
-        "device": device,
-        "t_us": t_us,
-        "kind": kind,
-        "ad": ad,
-        "sub": sub,
-        "landing": rng.integers(0, len(world.LANDING_PATHS), total),
-        "variant": rng.random(total),  # tags a few clicks with quirks (gbraid, no UTMs)
-    })
+    frame = pd.DataFrame(
+        {
+            "person": person,
+            "device": device,
+            "t_us": t_us,
+            "kind": kind,
+            "ad": ad,
+            "sub": sub,
+            "landing": rng.integers(0, len(world.LANDING_PATHS), total),
+            "variant": rng.random(total),  # tags a few clicks with quirks (gbraid, no UTMs)
+        }
+    )
     # Paid clicks: the platform's day is the account's local day; keep clicks whose local
     # day is inside the window (so every landed click has a delivery row), and every
     # session inside the window in UTC.
@@ -302,7 +360,13 @@ def _click_ids(rng: np.random.Generator, s: pd.DataFrame, cat: pd.DataFrame) -> 
         imp, awn, cj = network == "impact", network == "awin", network == "cj"
         ids[imp] = rand_strings(rng, int(imp.sum()), 22, _ALNUM)
         secs = (s["t_us"].to_numpy()[m][awn] // US_PER_SEC).astype(str).astype(object)
-        ids[awn] = concat(world.AFFILIATE_NETWORKS["awin"][0], "_", secs, "_", rand_strings(rng, int(awn.sum()), 32, _HEX))
+        ids[awn] = concat(
+            world.AFFILIATE_NETWORKS["awin"][0],
+            "_",
+            secs,
+            "_",
+            rand_strings(rng, int(awn.sum()), 32, _HEX),
+        )
         ids[cj] = rand_strings(rng, int(cj.sum()), 32, _HEX)
         out[m] = ids
     return out
@@ -365,7 +429,10 @@ def _conversions(
     cand = (
         (conv["conv_type"] == "purchase").to_numpy()
         & conv["person"].isin(second.index).to_numpy()
-        & (s_idx.loc[conv["cause_sid"], "device"].to_numpy() != second.reindex(conv["person"]).to_numpy())
+        & (
+            s_idx.loc[conv["cause_sid"], "device"].to_numpy()
+            != second.reindex(conv["person"]).to_numpy()
+        )
     )
     t_cause = s_idx.loc[conv["cause_sid"], "t_us"].to_numpy()
     gap = nxt[conv["cause_sid"].to_numpy()] - t_cause
@@ -377,25 +444,31 @@ def _conversions(
         t_new = t_cause[ci] + US_PER_HOUR + (rng.random(len(ci)) * room).astype(np.int64)
         t_new = (t_new // 1000) * 1000
         new_sid = len(s) + np.arange(len(ci), dtype=np.int64)
-        inserted = pd.DataFrame({
-            "sid": new_sid,
-            "person": conv["person"].to_numpy()[ci],
-            "device": second.reindex(conv["person"].to_numpy()[ci]).to_numpy().astype(np.int64),
-            "t_us": t_new,
-            "kind": world.KIND["direct"],
-            "ad": -1,
-            "sub": -1,
-            "landing": 0,
-            "variant": 1.0,
-            "local_day": -1,
-            "click_id": None,
-            "dur_us": 0,
-        })
+        inserted = pd.DataFrame(
+            {
+                "sid": new_sid,
+                "person": conv["person"].to_numpy()[ci],
+                "device": second.reindex(conv["person"].to_numpy()[ci]).to_numpy().astype(np.int64),
+                "t_us": t_new,
+                "kind": world.KIND["direct"],
+                "ad": -1,
+                "sub": -1,
+                "landing": 0,
+                "variant": 1.0,
+                "local_day": -1,
+                "click_id": None,
+                "dur_us": 0,
+            }
+        )
         n_pg = rng.integers(1, 3, len(ci))
         pg_sid = np.repeat(new_sid, n_pg)
-        pg_off = (np.arange(len(pg_sid)) - np.repeat(np.cumsum(n_pg) - n_pg, n_pg) + 1) * 35 * US_PER_SEC
+        pg_off = (
+            (np.arange(len(pg_sid)) - np.repeat(np.cumsum(n_pg) - n_pg, n_pg) + 1) * 35 * US_PER_SEC
+        )
         inserted["dur_us"] = n_pg * 35 * US_PER_SEC
-        pages = pd.concat([pages, pd.DataFrame({"sid": pg_sid, "offset_us": pg_off})], ignore_index=True)
+        pages = pd.concat(
+            [pages, pd.DataFrame({"sid": pg_sid, "offset_us": pg_off})], ignore_index=True
+        )
         s = pd.concat([s, inserted], ignore_index=True)
         s = s.sort_values(["person", "t_us", "sid"], kind="stable", ignore_index=True)
         conv.loc[conv.index[ci], "host_sid"] = new_sid
@@ -443,18 +516,22 @@ def _identities(
     ppl = ppl.assign(has_account=has_account)
     # logins: a returning customer logs in on some visits
     login = has_account[s["person"].to_numpy()] & (rng.random(len(s)) < 0.2)
-    logins = pd.DataFrame({
-        "person": s["person"].to_numpy()[login],
-        "device": s["device"].to_numpy()[login],
-        "t_us": s["t_us"].to_numpy()[login] + US_PER_SEC,
-    })
+    logins = pd.DataFrame(
+        {
+            "person": s["person"].to_numpy()[login],
+            "device": s["device"].to_numpy()[login],
+            "t_us": s["t_us"].to_numpy()[login] + US_PER_SEC,
+        }
+    )
     # every session with a conversion identifies just before it (sign-up, log-in at checkout)
     host = s.set_index("sid").loc[conv["host_sid"]]
-    at_conv = pd.DataFrame({
-        "person": conv["person"].to_numpy(),
-        "device": conv["device"].to_numpy(),
-        "t_us": host["t_us"].to_numpy() + host["dur_us"].to_numpy() + 5 * US_PER_SEC,
-    }).drop_duplicates()
+    at_conv = pd.DataFrame(
+        {
+            "person": conv["person"].to_numpy(),
+            "device": conv["device"].to_numpy(),
+            "t_us": host["t_us"].to_numpy() + host["dur_us"].to_numpy() + 5 * US_PER_SEC,
+        }
+    ).drop_duplicates()
     ids = pd.concat([logins, at_conv], ignore_index=True)
     ids = ids.sort_values(["person", "t_us", "device"], kind="stable", ignore_index=True)
     return ppl, devices, ids
@@ -463,7 +540,9 @@ def _identities(
 def _identified_at(devices: pd.DataFrame, ids: pd.DataFrame) -> pd.DataFrame:
     first = ids.groupby("device")["t_us"].min()
     at = first.reindex(devices["device"]).to_numpy()
-    return devices.assign(identified_at_us=pd.array(np.where(np.isnan(at), pd.NA, at), dtype="Int64"))
+    return devices.assign(
+        identified_at_us=pd.array(np.where(np.isnan(at), pd.NA, at), dtype="Int64")
+    )
 
 
 # ----------------------------------------------------------------------------- installs
@@ -489,7 +568,9 @@ def _installs(
         cands = cat[(cat["platform"] == p) & cat["is_app"]]["ad_index"].to_numpy()
         ad[m] = cands[rng.integers(0, len(cands), int(m.sum()))]
     paid = ad >= 0
-    touch_us = np.where(paid, install_us - (rng.exponential(3.0, n) * US_PER_HOUR).astype(np.int64), 0)
+    touch_us = np.where(
+        paid, install_us - (rng.exponential(3.0, n) * US_PER_HOUR).astype(np.int64), 0
+    )
     touch_us = (touch_us // 1000) * 1000
     touch_type = np.where(paid, np.where(rng.random(n) < 0.85, "click", "impression"), None)
     ms = (install_us // 1000).astype(str).astype(object)
@@ -498,26 +579,36 @@ def _installs(
     has_account = ppl["has_account"].to_numpy()[person] | (rng.random(n) < 0.5)
     logs_in = has_account & (rng.random(n) < 0.7)
     cost = np.where(paid, [world.APP_CPI.get(p, 0.0) if p else 0.0 for p in platform], np.nan)
-    installs = pd.DataFrame({
-        "person": person,
-        "device": app["device"].to_numpy(),
-        "install_id": install_id,
-        "install_us": install_us,
-        "touch_us": np.where(paid, touch_us, -1),
-        "touch_type": touch_type,
-        "media_source": media,
-        "platform": platform,
-        "ad": ad,
-        "cost_value": np.round(cost * (1 + rng.uniform(-0.15, 0.15, n)), 4),
-        "customer_user_id": np.where(logs_in, ppl["user_id"].to_numpy()[person], None),
-        "device_id": uuids(rng, n),
-    }).sort_values(["install_us", "install_id"], kind="stable", ignore_index=True)
-    ids = pd.DataFrame({
-        "person": installs["person"].to_numpy()[installs["customer_user_id"].notna().to_numpy()],
-        "device": installs["device"].to_numpy()[installs["customer_user_id"].notna().to_numpy()],
-        "t_us": installs["install_us"].to_numpy()[installs["customer_user_id"].notna().to_numpy()]
-        + 60 * US_PER_SEC,
-    })
+    installs = pd.DataFrame(
+        {
+            "person": person,
+            "device": app["device"].to_numpy(),
+            "install_id": install_id,
+            "install_us": install_us,
+            "touch_us": np.where(paid, touch_us, -1),
+            "touch_type": touch_type,
+            "media_source": media,
+            "platform": platform,
+            "ad": ad,
+            "cost_value": np.round(cost * (1 + rng.uniform(-0.15, 0.15, n)), 4),
+            "customer_user_id": np.where(logs_in, ppl["user_id"].to_numpy()[person], None),
+            "device_id": uuids(rng, n),
+        }
+    ).sort_values(["install_us", "install_id"], kind="stable", ignore_index=True)
+    ids = pd.DataFrame(
+        {
+            "person": installs["person"].to_numpy()[
+                installs["customer_user_id"].notna().to_numpy()
+            ],
+            "device": installs["device"].to_numpy()[
+                installs["customer_user_id"].notna().to_numpy()
+            ],
+            "t_us": installs["install_us"].to_numpy()[
+                installs["customer_user_id"].notna().to_numpy()
+            ]
+            + 60 * US_PER_SEC,
+        }
+    )
     return installs, ids
 
 
@@ -543,7 +634,9 @@ def _refunds(rng: np.random.Generator, sim: Simulation) -> pd.DataFrame:
     ref = eligible.set_index("order_id").loc[chosen].reset_index()
     room = (sim.end_us - ref["t_us"].to_numpy()) / US_PER_DAY - 0.5
     delay = rng.uniform(1.0, np.minimum(10.0, room))
-    ref["t_us"] = ref["t_us"].to_numpy() + (np.round(delay * US_PER_DAY / 1000) * 1000).astype(np.int64)
+    ref["t_us"] = ref["t_us"].to_numpy() + (np.round(delay * US_PER_DAY / 1000) * 1000).astype(
+        np.int64
+    )
     return ref[["order_id", "person", "device", "t_us", "revenue", "currency"]].sort_values(
         "t_us", kind="stable", ignore_index=True
     )

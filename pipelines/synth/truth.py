@@ -68,9 +68,11 @@ class Truth:
         return out
 
 
-def _to_reporting(amount: np.ndarray, days: list[dt.date], cur: np.ndarray, rates: Rates) -> np.ndarray:
+def _to_reporting(
+    amount: np.ndarray, days: list[dt.date], cur: np.ndarray, rates: Rates
+) -> np.ndarray:
     look = rates.lookup()
-    return amount * np.array([look[(d, c)] for d, c in zip(days, cur, strict=True)])
+    return amount * np.array([look[d, c] for d, c in zip(days, cur, strict=True)])
 
 
 def _utc_days(sim: Simulation, t_us: np.ndarray) -> list[dt.date]:
@@ -78,22 +80,40 @@ def _utc_days(sim: Simulation, t_us: np.ndarray) -> list[dt.date]:
     return [sim.start + dt.timedelta(days=int(i)) for i in idx]
 
 
-def build_truth(sim: Simulation, rates: Rates, delivery: pd.DataFrame, reporting: str, quirks: dict) -> Truth:
+def build_truth(
+    sim: Simulation, rates: Rates, delivery: pd.DataFrame, reporting: str, quirks: dict
+) -> Truth:
     look = rates.lookup()
     spend = (
-        delivery.groupby(["platform", "account_id", "account_currency", "spend_date"], sort=True)["spend_micros"]
+        delivery.groupby(["platform", "account_id", "account_currency", "spend_date"], sort=True)[
+            "spend_micros"
+        ]
         .sum()
         .reset_index()
     )
     spend["spend_account_currency"] = spend.pop("spend_micros") / 1e6
-    spend["rate"] = [look[(d, c)] for d, c in zip(spend["spend_date"], spend["account_currency"], strict=True)]
+    spend["rate"] = [
+        look[d, c] for d, c in zip(spend["spend_date"], spend["account_currency"], strict=True)
+    ]
     spend["spend"] = spend["spend_account_currency"] * spend["rate"]
     spend_daily = spend.groupby(["platform", "spend_date"], sort=True)["spend"].sum().reset_index()
 
     conv = sim.conversions
-    conv_days = pd.DataFrame({"conversion_date": _utc_days(sim, conv["t_us"].to_numpy()), "conversion_type": conv["conv_type"].to_numpy()})
-    ins = sim.installs[(sim.installs["install_us"] >= sim.start_us) & (sim.installs["install_us"] < sim.end_us)]
-    ins_days = pd.DataFrame({"conversion_date": _utc_days(sim, ins["install_us"].to_numpy() + 5_000_000), "conversion_type": "install"})
+    conv_days = pd.DataFrame(
+        {
+            "conversion_date": _utc_days(sim, conv["t_us"].to_numpy()),
+            "conversion_type": conv["conv_type"].to_numpy(),
+        }
+    )
+    ins = sim.installs[
+        (sim.installs["install_us"] >= sim.start_us) & (sim.installs["install_us"] < sim.end_us)
+    ]
+    ins_days = pd.DataFrame(
+        {
+            "conversion_date": _utc_days(sim, ins["install_us"].to_numpy() + 5_000_000),
+            "conversion_type": "install",
+        }
+    )
     conversions = (
         pd.concat([conv_days, ins_days], ignore_index=True)
         .groupby(["conversion_date", "conversion_type"], sort=True)
@@ -104,10 +124,16 @@ def build_truth(sim: Simulation, rates: Rates, delivery: pd.DataFrame, reporting
 
     orders = conv[conv["conv_type"] == "purchase"]
     order_days = _utc_days(sim, orders["t_us"].to_numpy())
-    gross = _to_reporting(orders["revenue"].to_numpy(dtype=float), order_days, orders["currency"].to_numpy(), rates)
+    gross = _to_reporting(
+        orders["revenue"].to_numpy(dtype=float), order_days, orders["currency"].to_numpy(), rates
+    )
     ref = sim.refunds
-    refunded = _to_reporting(ref["revenue"].to_numpy(dtype=float), _utc_days(sim, ref["t_us"].to_numpy()),
-                             ref["currency"].to_numpy(), rates)
+    refunded = _to_reporting(
+        ref["revenue"].to_numpy(dtype=float),
+        _utc_days(sim, ref["t_us"].to_numpy()),
+        ref["currency"].to_numpy(),
+        rates,
+    )
     revenue = {
         "orders": len(orders),
         "gross": float(gross.sum()),
@@ -121,14 +147,20 @@ def build_truth(sim: Simulation, rates: Rates, delivery: pd.DataFrame, reporting
     caused = orders["cause_kind"].map(lambda k: world.KIND_CHANNEL[world.KINDS[k]]).value_counts()
     incremental = {c: int(caused.get(c, 0)) for c in world.CHANNELS}
 
-    ppl = sim.people[["person_id", "user_id", "region", "n_devices", "has_app", "has_account"]].copy()
+    ppl = sim.people[
+        ["person_id", "user_id", "region", "n_devices", "has_app", "has_account"]
+    ].copy()
     dev = sim.devices
-    devices = pd.DataFrame({
-        "person_id": sim.people["person_id"].to_numpy()[dev["person"].to_numpy()],
-        "anonymous_id": dev["anonymous_id"].to_numpy(),
-        "device_kind": dev["slot"].to_numpy(),
-        "identified_at": pd.to_datetime(dev["identified_at_us"].astype("float64"), unit="us", utc=True),
-    })
+    devices = pd.DataFrame(
+        {
+            "person_id": sim.people["person_id"].to_numpy()[dev["person"].to_numpy()],
+            "anonymous_id": dev["anonymous_id"].to_numpy(),
+            "device_kind": dev["slot"].to_numpy(),
+            "identified_at": pd.to_datetime(
+                dev["identified_at_us"].astype("float64"), unit="us", utc=True
+            ),
+        }
+    )
     devices["is_identified"] = devices["identified_at"].notna()
 
     s = sim.sessions
@@ -140,24 +172,34 @@ def build_truth(sim: Simulation, rates: Rates, delivery: pd.DataFrame, reporting
     def paid_col(col: str) -> np.ndarray:
         return np.where(paid, pick[col].to_numpy(dtype=object), None)
 
-    touches = pd.DataFrame({
-        "session_id": s["sid"].to_numpy(),
-        "person_id": sim.people["person_id"].to_numpy()[s["person"].to_numpy()],
-        "anonymous_id": dev["anonymous_id"].to_numpy()[s["device"].to_numpy()],
-        "touched_at": pd.to_datetime(s["t_us"].to_numpy(), unit="us", utc=True),
-        "kind": np.asarray(world.KINDS, dtype=object)[s["kind"].to_numpy()],
-        "channel": channel_of_kind[s["kind"].to_numpy()],
-        "platform": paid_col("platform"),
-        "account_id": paid_col("account_id"),
-        "campaign_id": paid_col("campaign_id"),
-        "ad_group_id": paid_col("ad_group_id"),
-        "ad_id": paid_col("ad_id"),
-        "local_date": [sim.start + dt.timedelta(days=int(d)) if d >= 0 else None for d in s["local_day"]],
-        "click_id": s["click_id"].to_numpy(),
-    })
+    touches = pd.DataFrame(
+        {
+            "session_id": s["sid"].to_numpy(),
+            "person_id": sim.people["person_id"].to_numpy()[s["person"].to_numpy()],
+            "anonymous_id": dev["anonymous_id"].to_numpy()[s["device"].to_numpy()],
+            "touched_at": pd.to_datetime(s["t_us"].to_numpy(), unit="us", utc=True),
+            "kind": np.asarray(world.KINDS, dtype=object)[s["kind"].to_numpy()],
+            "channel": channel_of_kind[s["kind"].to_numpy()],
+            "platform": paid_col("platform"),
+            "account_id": paid_col("account_id"),
+            "campaign_id": paid_col("campaign_id"),
+            "ad_group_id": paid_col("ad_group_id"),
+            "ad_id": paid_col("ad_id"),
+            "local_date": [
+                sim.start + dt.timedelta(days=int(d)) if d >= 0 else None for d in s["local_day"]
+            ],
+            "click_id": s["click_id"].to_numpy(),
+        }
+    )
 
     paths = _paths(sim, orders, gross, channel_of_kind)
-    pc = delivery.groupby(["platform", "spend_date"], sort=True)[["platform_conversions", "first_party_claimable"]].sum().reset_index()
+    pc = (
+        delivery.groupby(["platform", "spend_date"], sort=True)[
+            ["platform_conversions", "first_party_claimable"]
+        ]
+        .sum()
+        .reset_index()
+    )
     return Truth(
         reporting_currency=reporting,
         start=sim.start,
@@ -182,10 +224,18 @@ def build_truth(sim: Simulation, rates: Rates, delivery: pd.DataFrame, reporting
     )
 
 
-def _paths(sim: Simulation, orders: pd.DataFrame, value: np.ndarray, channel_of_kind: np.ndarray) -> pd.DataFrame:
+def _paths(
+    sim: Simulation, orders: pd.DataFrame, value: np.ndarray, channel_of_kind: np.ndarray
+) -> pd.DataFrame:
     """True purchase journeys (all of a person's devices), 30-day lookback, path-file layout."""
     s = sim.sessions[["person", "t_us", "kind"]].sort_values("t_us", kind="stable")
-    o = pd.DataFrame({"person": orders["person"].to_numpy(), "conv_us": orders["t_us"].to_numpy(), "value": value})
+    o = pd.DataFrame(
+        {
+            "person": orders["person"].to_numpy(),
+            "conv_us": orders["t_us"].to_numpy(),
+            "value": value,
+        }
+    )
     o = o.sort_values("conv_us", kind="stable").reset_index(drop=True)
     o["journey"] = np.arange(len(o))
     m = pd.merge_asof(s, o, left_on="t_us", right_on="conv_us", by="person", direction="forward")
@@ -193,10 +243,28 @@ def _paths(sim: Simulation, orders: pd.DataFrame, value: np.ndarray, channel_of_
     m["channel"] = channel_of_kind[m["kind"].to_numpy()]
     conv_paths = m[in_window].groupby("journey", sort=True)["channel"].agg(" > ".join)
     null_paths = m[m["journey"].isna()].groupby("person", sort=True)["channel"].agg(" > ".join)
-    conv_df = pd.DataFrame({"path": conv_paths.to_numpy(), "conv": 1, "value": o.set_index("journey").loc[conv_paths.index, "value"].to_numpy(), "null": 0})
+    conv_df = pd.DataFrame(
+        {
+            "path": conv_paths.to_numpy(),
+            "conv": 1,
+            "value": o.set_index("journey").loc[conv_paths.index, "value"].to_numpy(),
+            "null": 0,
+        }
+    )
     empty = len(o) - len(conv_paths)
     null_df = pd.DataFrame({"path": null_paths.to_numpy(), "conv": 0, "value": 0.0, "null": 1})
-    out = pd.concat([conv_df, null_df], ignore_index=True).groupby("path", sort=True).sum().reset_index()
-    out = out.rename(columns={"conv": "total_conversions", "value": "total_conversion_value", "null": "total_null"})
+    out = (
+        pd.concat([conv_df, null_df], ignore_index=True)
+        .groupby("path", sort=True)
+        .sum()
+        .reset_index()
+    )
+    out = out.rename(
+        columns={
+            "conv": "total_conversions",
+            "value": "total_conversion_value",
+            "null": "total_null",
+        }
+    )
     out.attrs["conversions_without_touches"] = int(empty)
     return out

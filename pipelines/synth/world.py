@@ -16,8 +16,21 @@ from dataclasses import dataclass
 import pandas as pd
 
 SITE = "https://www.acme-shop.example"
-LANDING_PATHS = ("/", "/products/widget-pro", "/products/widget-mini", "/sale", "/blog/how-to-choose")
-INTERNAL_PATHS = ("/products", "/products/widget-pro", "/products/widget-mini", "/cart", "/checkout", "/about")
+LANDING_PATHS = (
+    "/",
+    "/products/widget-pro",
+    "/products/widget-mini",
+    "/sale",
+    "/blog/how-to-choose",
+)
+INTERNAL_PATHS = (
+    "/products",
+    "/products/widget-pro",
+    "/products/widget-mini",
+    "/cart",
+    "/checkout",
+    "/about",
+)
 
 # Touch kinds (index = code used in the simulation arrays).
 KINDS = (
@@ -34,7 +47,14 @@ KINDS = (
     "referral",
 )
 KIND = {k: i for i, k in enumerate(KINDS)}
-PAID_PLATFORMS = ("google_ads", "microsoft_ads", "meta_ads", "tiktok_ads", "linkedin_ads", "taboola")
+PAID_PLATFORMS = (
+    "google_ads",
+    "microsoft_ads",
+    "meta_ads",
+    "tiktok_ads",
+    "linkedin_ads",
+    "taboola",
+)
 
 # Share of sessions by touch kind (sums to 1).
 KIND_SHARE = {
@@ -161,12 +181,66 @@ _CAMPAIGNS = (
     ("google_ads", "2345678901", "20598765431", "Generic | Search | West", 0.10, 2.10, 0.04, False),
     ("microsoft_ads", "187654321", "412345001", "Brand - Bing", 0.5, 0.70, 0.10, False),
     ("microsoft_ads", "187654321", "412345002", "Generic - Bing", 0.5, 1.60, 0.035, False),
-    ("meta_ads", "10150001234567", "120210000000000001", "Prospecting | Advantage+ | US", 0.55, 0.90, 0.011, False),
-    ("meta_ads", "10150001234567", "120210000000000002", "Retargeting | DPA | US", 0.45, 0.60, 0.018, False),
-    ("meta_ads", "10150001234567", "120210000000000003", "App Installs | iOS", 0.0, 0.50, 0.009, True),
-    ("meta_ads", "10150007654321", "120210000000000011", "Prospecting | EU", 1.0, 0.80, 0.012, False),
-    ("tiktok_ads", "7012345678901234567", "1790000000000001", "TT | Spark Ads | US", 1.0, 0.50, 0.008, False),
-    ("tiktok_ads", "7012345678901234567", "1790000000000002", "TT | App Install", 0.0, 0.35, 0.007, True),
+    (
+        "meta_ads",
+        "10150001234567",
+        "120210000000000001",
+        "Prospecting | Advantage+ | US",
+        0.55,
+        0.90,
+        0.011,
+        False,
+    ),
+    (
+        "meta_ads",
+        "10150001234567",
+        "120210000000000002",
+        "Retargeting | DPA | US",
+        0.45,
+        0.60,
+        0.018,
+        False,
+    ),
+    (
+        "meta_ads",
+        "10150001234567",
+        "120210000000000003",
+        "App Installs | iOS",
+        0.0,
+        0.50,
+        0.009,
+        True,
+    ),
+    (
+        "meta_ads",
+        "10150007654321",
+        "120210000000000011",
+        "Prospecting | EU",
+        1.0,
+        0.80,
+        0.012,
+        False,
+    ),
+    (
+        "tiktok_ads",
+        "7012345678901234567",
+        "1790000000000001",
+        "TT | Spark Ads | US",
+        1.0,
+        0.50,
+        0.008,
+        False,
+    ),
+    (
+        "tiktok_ads",
+        "7012345678901234567",
+        "1790000000000002",
+        "TT | App Install",
+        0.0,
+        0.35,
+        0.007,
+        True,
+    ),
     ("linkedin_ads", "508123456", "612345001", "B2B | Demo Requests", 1.0, 6.50, 0.005, False),
     ("linkedin_ads", "508654321", "612345011", "Nordics | Lead Gen", 1.0, 62.0, 0.006, False),
     ("taboola", "1187654", "31234567", "Native | Content | US", 0.6, 0.40, 0.002, False),
@@ -197,7 +271,7 @@ def catalog() -> pd.DataFrame:
     counters: dict[str, int] = {}
     rows = []
     for platform, acct_id, cid, cname, weight, cpc, ctr, is_app in _CAMPAIGNS:
-        a = accounts[(platform, acct_id)]
+        a = accounts[platform, acct_id]
         base = dict(
             platform=platform,
             account_id=acct_id,
@@ -213,8 +287,15 @@ def catalog() -> pd.DataFrame:
         )
         if platform == "taboola":
             rows.append(
-                {**base, "ad_group_id": None, "ad_group_name": None, "ad_id": None,
-                 "ad_name": None, "weight": weight, "keyword": None}
+                {
+                    **base,
+                    "ad_group_id": None,
+                    "ad_group_name": None,
+                    "ad_id": None,
+                    "ad_name": None,
+                    "weight": weight,
+                    "keyword": None,
+                }
             )
             continue
         group_base, ad_base = _ID_BASES[platform]
@@ -230,15 +311,17 @@ def catalog() -> pd.DataFrame:
                 else:
                     gname_full, aname_full = gname, f"{aname} | {cname.split(' |')[0]}"
                 search = platform in ("google_ads", "microsoft_ads")
-                rows.append({
-                    **base,
-                    "ad_group_id": gid,
-                    "ad_group_name": gname_full,
-                    "ad_id": str(ad_base + n_ad),
-                    "ad_name": aname_full,
-                    "weight": weight * (0.6 if g == 0 else 0.4) * (0.55 if k == 0 else 0.45),
-                    "keyword": _KEYWORDS[(g * 2 + k) % 4] if search else None,
-                })
+                rows.append(
+                    {
+                        **base,
+                        "ad_group_id": gid,
+                        "ad_group_name": gname_full,
+                        "ad_id": str(ad_base + n_ad),
+                        "ad_name": aname_full,
+                        "weight": weight * (0.6 if g == 0 else 0.4) * (0.55 if k == 0 else 0.45),
+                        "keyword": _KEYWORDS[(g * 2 + k) % 4] if search else None,
+                    }
+                )
     df = pd.DataFrame(rows)
     df.insert(0, "ad_index", range(len(df)))
     return df

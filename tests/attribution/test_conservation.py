@@ -90,8 +90,12 @@ def test_path_models_conserve(records, transform):
     df = attribute_paths(records, transform=transform)
     totals = df.groupby("model")[["attributed_conversions", "attributed_value"]].sum()
     assert len(totals) == 5
-    np.testing.assert_allclose(totals["attributed_conversions"], sum(r[1] for r in records), atol=1e-8)
-    np.testing.assert_allclose(totals["attributed_value"], sum(r[2] for r in records), rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(
+        totals["attributed_conversions"], sum(r[1] for r in records), atol=1e-8
+    )
+    np.testing.assert_allclose(
+        totals["attributed_value"], sum(r[2] for r in records), rtol=1e-12, atol=1e-6
+    )
     assert (df["attributed_conversions"] >= -1e-12).all()
 
 
@@ -111,5 +115,8 @@ def test_journeys_and_path_file_agree(make_journeys):
         from_journeys["removal_effect"], from_paths["removal_effect"], check_names=False, atol=1e-12
     )
     pd.testing.assert_series_equal(
-        from_journeys["attributed_value"], from_paths["attributed_value"], check_names=False, atol=1e-9
+        from_journeys["attributed_value"],
+        from_paths["attributed_value"],
+        check_names=False,
+        atol=1e-9,
     )

@@ -1,8 +1,8 @@
 """The data-driven dbt Python models, run by dbt-duckdb on a small project of their own.
 
 The project under ``tmp_path`` holds the real model files (attr_markov, attr_shapley,
-int_markov_channel_effects, mart_markov_channel_effects and their yml) and an
-``int_journeys`` read from a seed; it checks that the settings reach the models as configs
+int_markov_channel_effects, mart_markov_channel_effects and their yml, the portable macros)
+and an ``int_journeys`` read from a seed; it checks that the settings reach the models as configs
 and that the tables equal what pipelines.attribution computes directly.
 """
 
@@ -47,6 +47,8 @@ def _project(root: Path, journeys: pd.DataFrame) -> None:
         (root / "models" / folder).mkdir(parents=True)
         for name in names:
             shutil.copy(MODELS / folder / name, root / "models" / folder / name)
+    (root / "macros").mkdir()
+    shutil.copy(MODELS.parent / "macros" / "portable.sql", root / "macros" / "portable.sql")
     (root / "models" / "intermediate").mkdir()
     (root / "models" / "intermediate" / "int_journeys.sql").write_text(INT_JOURNEYS)
     (root / "seeds").mkdir()
@@ -88,12 +90,14 @@ def built(tmp_path_factory, make_journeys):
         ]
     )  # fmt: skip
     assert result.success, result.exception
-    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+    # dbt-duckdb keeps its connection open in this process: connect with the same (default)
+    # configuration, not read-only.
+    with duckdb.connect(str(root / "warehouse.duckdb")) as con:
         tables = {
             name: con.sql(f"select * from {name}").df()
             for name in ("attr_markov", "attr_shapley", "mart_markov_channel_effects")
         }
-        types = dict(con.sql("describe mart_markov_channel_effects").fetchall_df_compat())
+        types = {r[0]: r[1] for r in con.sql("describe mart_markov_channel_effects").fetchall()}
     return journeys, tables, types
 
 
@@ -106,7 +110,13 @@ def test_attribution_tables_equal_the_library(built):
     for model in ("markov", "shapley"):
         expected = attribute_journeys(journeys, model, transform="unique", order=2)
         got = tables[f"attr_{model}"]
-        assert list(got.columns) == ["conversion_id", "touchpoint_id", "model", "credit", "value_credit"]
+        assert list(got.columns) == [
+            "conversion_id",
+            "touchpoint_id",
+            "model",
+            "credit",
+            "value_credit",
+        ]
         pd.testing.assert_series_equal(
             _sorted(got)["credit"], _sorted(expected)["credit"], check_exact=False, atol=1e-12
         )

@@ -33,7 +33,7 @@ def test_transition_counts_and_probabilities():
     # B->A 1, B->conv 1, B->null 1.
     chain = build_chain(pathset_from_records(RECORDS, "exposure"))
     m = chain.transition_matrix()
-    assert m.loc["(start)", "A"] == 0.75 and m.loc["(start)", "B"] == 0.25
+    assert list(m.loc["(start)", ["A", "B"]]) == pytest.approx([0.75, 0.25])
     assert list(m.loc["A", ["B", "(conversion)", "(null)"]]) == [0.5, 0.25, 0.25]
     assert np.allclose(m.loc["B", ["A", "(conversion)", "(null)"]], [1 / 3, 1 / 3, 1 / 3])
     assert np.allclose(m.sum(axis=1), 1.0)
@@ -42,7 +42,8 @@ def test_transition_counts_and_probabilities():
 def test_removal_effects_by_hand():
     # x_A = 1/4 + 1/2 x_B and x_B = 1/3 + 1/3 x_A  =>  x_A = 1/2, x_B = 1/2,
     # P = 3/4 * 1/2 + 1/4 * 1/2 = 1/2.
-    # Without A: (start)->A and B->A go to (null): P = 1/4 * 1/3 = 1/12, RE(A) = 1 - (1/12)/(1/2) = 5/6.
+    # Without A: (start)->A and B->A go to (null): P = 1/4 * 1/3 = 1/12,
+    #   RE(A) = 1 - (1/12)/(1/2) = 5/6.
     # Without B: (start)->B and A->B go to (null): P = 3/4 * 1/4 = 3/16, RE(B) = 1 - 3/8 = 5/8.
     # Totals (2 conversions): A = (5/6)/(35/24) * 2 = 8/7, B = (5/8)/(35/24) * 2 = 6/7.
     result = markov_attribution(pathset_from_records(RECORDS, "exposure"))
@@ -56,7 +57,8 @@ def test_removal_effects_by_hand():
 
 def test_value_removal_effects_by_hand():
     # Value chain: the conversion transition weighs the value of the paths ending there.
-    # A: ->B 2, ->conv 10 (path 3), ->null 1 (out 13); B: ->A 1, ->conv 30 (path 1), ->null 1 (out 32).
+    # A: ->B 2, ->conv 10 (path 3), ->null 1 (out 13);
+    # B: ->A 1, ->conv 30 (path 1), ->null 1 (out 32).
     # x_A = 10/13 + 2/13 x_B, x_B = 30/32 + 1/32 x_A  =>  x_A = 190/207, x_B = 200/207,
     # P = 3/4 * 190/207 + 1/4 * 200/207 = 385/414.
     # Without A: P = 1/4 * 30/32 = 15/64, RE_v(A) = 1 - (15/64)/(385/414) = 1843/2464.
@@ -75,7 +77,12 @@ def test_touchpoint_credit_is_removal_effect_share(make_journeys):
     # Path A > B: A = (5/6) / (5/6 + 5/8) = 4/7, B = 3/7.
     # Path A > B > A: each A = (5/6) / (2 * 5/6 + 5/8) = 4/11, B = 3/11.
     journeys = make_journeys(
-        [(["A", "B"], True, 30.0), (["B"], False, 0), (["A", "B", "A"], True, 10.0), (["A"], False, 0)]
+        [
+            (["A", "B"], True, 30.0),
+            (["B"], False, 0),
+            (["A", "B", "A"], True, 10.0),
+            (["A"], False, 0),
+        ]
     )
     credits = attribute_journeys(journeys, "markov")
     by_touch = dict(zip(credits["touchpoint_id"], credits["credit"], strict=True))
@@ -92,7 +99,9 @@ def test_self_loops_do_not_change_removal_effects():
     collapsed = markov_attribution(pathset_from_records(records, "exposure"))
     assert looped.chain.transition_matrix().loc["A", "A"] > 0
     np.testing.assert_allclose(looped.removal_effect, collapsed.removal_effect, atol=1e-12)
-    np.testing.assert_allclose(looped.value_removal_effect, collapsed.value_removal_effect, atol=1e-12)
+    np.testing.assert_allclose(
+        looped.value_removal_effect, collapsed.value_removal_effect, atol=1e-12
+    )
 
 
 def test_identical_across_runs_and_row_orders(make_journeys):
@@ -100,7 +109,11 @@ def test_identical_across_runs_and_row_orders(make_journeys):
     channels = ["Paid Search", "Email", "Direct", "Referral"]
     journeys = make_journeys(
         [
-            (list(rng.choice(channels, size=rng.integers(1, 6))), bool(rng.random() < 0.4), float(rng.integers(1, 500)) / 7)
+            (
+                list(rng.choice(channels, size=rng.integers(1, 6))),
+                bool(rng.random() < 0.4),
+                float(rng.integers(1, 500)) / 7,
+            )
             for _ in range(300)
         ]
     )
@@ -121,7 +134,12 @@ def test_absorption_matches_power_series():
     rng = np.random.default_rng(11)
     channels = list("ABCDE")
     records = [
-        (list(rng.choice(channels, size=rng.integers(1, 7))), int(rng.integers(0, 3)), 1.0, int(rng.integers(0, 3)))
+        (
+            list(rng.choice(channels, size=rng.integers(1, 7))),
+            int(rng.integers(0, 3)),
+            1.0,
+            int(rng.integers(0, 3)),
+        )
         for _ in range(60)
     ]
     result = markov_attribution(pathset_from_records(records, "none"))

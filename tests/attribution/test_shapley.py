@@ -42,17 +42,17 @@ def test_path_credits_by_hand():
     pathset = pathset_from_records(RECORDS, "exposure")
     credits = _credits_by_path(shapley_attribution(pathset), pathset)
     # One position: all credit.
-    assert credits[("A",)] == [1.0]
+    assert credits["A",] == [1.0]
     # A > B: m_A = 3/4 - P(B) = 1/2, m_B = 3/4 - P(A) = 1/4 -> 2/3, 1/3.
-    assert credits[("A", "B")] == pytest.approx([2 / 3, 1 / 3])
+    assert credits["A", "B"] == pytest.approx([2 / 3, 1 / 3])
     # B > A: m_B = max(1/2 - P(A), 0) = 0, m_A = 1/2 - P(B) = 1/4 -> 0, 1.
-    assert credits[("B", "A")] == pytest.approx([0.0, 1.0])
+    assert credits["B", "A"] == pytest.approx([0.0, 1.0])
     # A > B > C: B > C and A > C never seen (P = 0): m_A = m_B = 1; m_C = 1 - P(A > B) = 1/4.
-    assert credits[("A", "B", "C")] == pytest.approx([4 / 9, 4 / 9, 1 / 9])
+    assert credits["A", "B", "C"] == pytest.approx([4 / 9, 4 / 9, 1 / 9])
     # C > A: m_C = max(1/4 - 1/2, 0) = 0, m_A = 1/4 - P(C) = 1/4 (C alone never seen) -> 0, 1.
-    assert credits[("C", "A")] == pytest.approx([0.0, 1.0])
+    assert credits["C", "A"] == pytest.approx([0.0, 1.0])
     # D > E: m_D = max(1/10 - 1/2, 0) = 0 = m_E: the last position gets all.
-    assert credits[("D", "E")] == [0.0, 1.0]
+    assert credits["D", "E"] == [0.0, 1.0]
 
 
 def test_channel_totals_by_hand():
@@ -91,5 +91,6 @@ def test_empty_path_conversion_credits_direct(make_journeys):
         credits = attribute_journeys(journeys, model)
         assert len(credits) == 1
         row = credits.iloc[0]
-        assert row["conversion_id"] == "c0" and row["credit"] == 1.0 and row["value_credit"] == 1.0
+        assert row["conversion_id"] == "c0"
+        assert [row["credit"], row["value_credit"]] == pytest.approx([1.0, 1.0])
         assert pd.isna(row["touchpoint_id"])

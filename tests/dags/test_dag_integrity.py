@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
-from airflow.sdk import Asset, AssetAll, AssetAny, AssetOrTimeSchedule, CronDataIntervalTimetable
+from airflow.sdk import Asset, AssetAll, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable
 
 from pipelines.orchestration import assets
 from pipelines.orchestration.alerts import on_failure_callback
@@ -67,7 +67,7 @@ def test_ingest_dags_start_on_landing_events_or_daily(dagbag):
         dag = dagbag.dags[f"ingest_{source}"]
         timetable = dag.timetable
         assert isinstance(timetable, AssetOrTimeSchedule)
-        assert timetable.timetable == CronDataIntervalTimetable("0 0 * * *", timezone="UTC")
+        assert timetable.timetable == CronTriggerTimetable("0 0 * * *", timezone="UTC")
         landing = timetable.asset_condition
         assert isinstance(landing, Asset)
         assert (landing.name, landing.uri) == (

@@ -9,10 +9,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "quality"))
 
-import quality_fixtures as qf  # noqa: E402
+import quality_fixtures as qf
 
-from pipelines.config import Settings  # noqa: E402
-from pipelines.quality.gate import run_gate  # noqa: E402
+from pipelines.config import Settings
+from pipelines.quality.gate import run_gate
 
 
 @pytest.fixture

@@ -21,11 +21,6 @@ from pipelines.status import format_status, status
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _spend_total(db: Path) -> float:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute("select sum(spend) from fct_ad_spend_daily").fetchall()[0][0]
-
-
 def _rebuild_with_more_spend(settings, run_id: str) -> None:
     """A new build (one more Markov channel row), gated and passed."""
     qf.execute_on_warehouse(
@@ -48,7 +43,9 @@ def test_publish_after_passed_gate(gated):
     assert result.tables["fct_ad_spend_daily"] == 2 * 6 * qf.DAYS
     parquet = gated.paths.published_parquet / "fct_ad_spend_daily"
     with duckdb.connect() as con:
-        n = con.execute(f"select count(*) from read_parquet('{parquet}/*.parquet')").fetchall()[0][0]
+        n = con.execute(f"select count(*) from read_parquet('{parquet}/*.parquet')").fetchall()[0][
+            0
+        ]
     assert n == result.tables["fct_ad_spend_daily"]
     assert current_version(gated) == result.version
     assert [v["version"] for v in list_versions(gated)] == [result.version]
@@ -98,9 +95,7 @@ def _publish_in_child(settings, pause_at: str) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("pause_at", ["snapshot_written", "version_written", "db_swapped"])
-def test_killed_publish_leaves_a_readable_publication_and_next_publish_cleans_up(
-    gated, pause_at
-):
+def test_killed_publish_leaves_a_readable_publication_and_next_publish_cleans_up(gated, pause_at):
     first = publish(gated)
     _rebuild_with_more_spend(gated, "second")
     child = _publish_in_child(gated, pause_at)
@@ -120,9 +115,7 @@ def test_killed_publish_leaves_a_readable_publication_and_next_publish_cleans_up
     if pause_at == "snapshot_written":
         assert leftovers
     result = publish(gated, run_id="after-crash")
-    assert result.cleaned == [str(p) for p in leftovers] or set(result.cleaned) == {
-        str(p) for p in leftovers
-    }
+    assert set(result.cleaned) == {str(p) for p in leftovers}
     assert not [p for p in gated.paths.published.rglob("*") if ".tmp-" in p.name]
     assert current_version(gated) == result.version != first.version
 
@@ -131,17 +124,20 @@ def test_open_reader_keeps_reading_during_publish(gated):
     publish(gated)
     reader = duckdb.connect(str(gated.paths.published_db), read_only=True)
     try:
-        assert reader.execute("select count(*) from mart_markov_channel_effects").fetchall() == [(2,)]
+        assert reader.execute("select count(*) from mart_markov_channel_effects").fetchall() == [
+            (2,)
+        ]
         _rebuild_with_more_spend(gated, "second")
         second = publish(gated)
-        assert reader.execute("select count(*) from mart_markov_channel_effects").fetchall() == [(2,)]
+        assert reader.execute("select count(*) from mart_markov_channel_effects").fetchall() == [
+            (2,)
+        ]
     finally:
         reader.close()
     # A new reader (another process: DuckDB caches open databases per process) sees the new one.
     code = (
-        "import duckdb; c = duckdb.connect(%r, read_only=True); "
+        f"import duckdb; c = duckdb.connect({str(gated.paths.published_db)!r}, read_only=True); "
         "print(c.execute('select count(*) from mart_markov_channel_effects').fetchall()[0][0])"
-        % str(gated.paths.published_db)
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "3"
@@ -176,11 +172,22 @@ def test_published_file_opens_in_duckdb_1x(gated):
     publish(gated)
     code = (
         "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
-        "print(duckdb.__version__, c.execute('select count(*) from fct_ad_spend_daily').fetchall()[0][0])"
+        "n = c.execute('select count(*) from fct_ad_spend_daily').fetchall()[0][0]; "
+        "print(duckdb.__version__, n)"
     )
     out = subprocess.run(
-        ["uv", "run", "--no-project", "--isolated", "--with", "duckdb<2", "python", "-c", code,
-         str(gated.paths.published_db)],
+        [
+            "uv",
+            "run",
+            "--no-project",
+            "--isolated",
+            "--with",
+            "duckdb<2",
+            "python",
+            "-c",
+            code,
+            str(gated.paths.published_db),
+        ],
         capture_output=True,
         text=True,
         timeout=300,

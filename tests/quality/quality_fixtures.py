@@ -40,7 +40,9 @@ def partition_file(settings: Settings, table: str, source: str, day: date) -> Pa
     return settings.paths.lake_raw / table / f"source={source}" / f"date={day}" / "data.parquet"
 
 
-def write_partition(settings: Settings, table: str, source: str, day: date, df: pd.DataFrame) -> None:
+def write_partition(
+    settings: Settings, table: str, source: str, day: date, df: pd.DataFrame
+) -> None:
     t = TABLES[table]
     arrow = conform(df, t)
     for f in t.schema:
@@ -114,14 +116,20 @@ def _events(day: date) -> pd.DataFrame:
 def write_lake(settings: Settings, start: date = START, days: int = DAYS) -> None:
     for n in range(days):
         day = start + timedelta(days=n)
-        write_partition(settings, "ad_delivery", "google_ads", day, _delivery("google_ads", "USD", day, 1))
-        write_partition(settings, "ad_delivery", "meta_ads", day, _delivery("meta_ads", "EUR", day, 0.8))
+        write_partition(
+            settings, "ad_delivery", "google_ads", day, _delivery("google_ads", "USD", day, 1)
+        )
+        write_partition(
+            settings, "ad_delivery", "meta_ads", day, _delivery("meta_ads", "EUR", day, 0.8)
+        )
         write_partition(
             settings,
             "fx_rates",
             "fx_rates",
             day,
-            pd.DataFrame([{"rate_date": day, "base_currency": "USD", "currency": "EUR", "rate": EUR_RATE}]),
+            pd.DataFrame(
+                [{"rate_date": day, "base_currency": "USD", "currency": "EUR", "rate": EUR_RATE}]
+            ),
         )
         write_partition(settings, "events", "events", day, _events(day))
 
@@ -147,11 +155,13 @@ def build_warehouse(settings: Settings, models: tuple[str, ...] | None = None) -
             create table fct_ad_spend_daily as
             select
                 cast(d.spend_date as date) as spend_date, d.platform,
-                case when d.platform = 'google_ads' then 'Paid Search' else 'Paid Social' end as channel,
+                case when d.platform = 'google_ads' then 'Paid Search' else 'Paid Social' end
+                    as channel,
                 d.account_id, d.campaign_id, d.campaign_name, d.ad_group_id, d.ad_group_name,
                 d.ad_id, d.ad_name, d.account_currency,
                 d.spend_micros / 1e6 as spend_account_currency,
-                d.spend_micros / 1e6 * coalesce(case when d.account_currency = 'USD' then 1 end, f.rate) as spend,
+                d.spend_micros / 1e6
+                    * coalesce(case when d.account_currency = 'USD' then 1 end, f.rate) as spend,
                 d.impressions, d.clicks, d.link_clicks, d.platform_conversions,
                 d.platform_conversion_value
             from read_parquet('{_glob(settings, "ad_delivery")}', hive_partitioning = true) as d

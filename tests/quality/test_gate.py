@@ -38,7 +38,7 @@ def test_negative_spend_in_a_lake_partition(project):
     qf.write_partition(project, "ad_delivery", "google_ads", day, df)
     result = run_gate(project)
     assert not result.passed
-    failure = _errors(result)[("expect_non_negative", "lake.ad_delivery")]
+    failure = _errors(result)["expect_non_negative", "lake.ad_delivery"]
     assert "spend_micros" in failure.detail
     assert failure.sample_rows[0]["spend_micros"] == -5_000_000
     assert "expect_non_negative" in format_gate_summary(result)
@@ -49,7 +49,7 @@ def test_duplicated_spend_rows_break_the_grain(project):
     df = qf.read_partition(project, "ad_delivery", "meta_ads", day)
     qf.write_partition(project, "ad_delivery", "meta_ads", day, pd.concat([df, df.head(2)]))
     result = run_gate(project)
-    failure = _errors(result)[("expect_grain_unique", "lake.ad_delivery")]
+    failure = _errors(result)["expect_grain_unique", "lake.ad_delivery"]
     assert failure.severity == "error"
     assert {r["campaign_id"] for r in failure.sample_rows} == {"mec0"}
 
@@ -58,7 +58,7 @@ def test_missing_day_fails_volume(project):
     day = qf.START + timedelta(days=6)
     qf.partition_file(project, "ad_delivery", "google_ads", day).unlink()
     result = run_gate(project)
-    failure = _errors(result)[("expect_daily_rows_near_trailing_median", "lake.ad_delivery")]
+    failure = _errors(result)["expect_daily_rows_near_trailing_median", "lake.ad_delivery"]
     assert str(day) in failure.detail and "google_ads" in failure.detail
 
 
@@ -66,7 +66,7 @@ def test_stale_source_fails_freshness(project):
     for n in range(qf.DAYS - 3, qf.DAYS):
         qf.partition_file(project, "ad_delivery", "meta_ads", qf.START + timedelta(days=n)).unlink()
     result = run_gate(project)
-    failure = _errors(result)[("expect_source_fresh", "ad_delivery")]
+    failure = _errors(result)["expect_source_fresh", "ad_delivery"]
     assert "meta_ads" in failure.detail and "3 days" in failure.detail
 
 
@@ -76,7 +76,7 @@ def test_tenfold_spend_spike_fails_volume(project):
     df["spend_micros"] = df["spend_micros"] * 10
     qf.write_partition(project, "ad_delivery", "google_ads", day, df)
     result = run_gate(project)
-    failure = _errors(result)[("expect_daily_spend_near_trailing_median", "lake.ad_delivery")]
+    failure = _errors(result)["expect_daily_spend_near_trailing_median", "lake.ad_delivery"]
     assert str(day) in failure.detail
     assert ("expect_daily_rows_near_trailing_median", "lake.ad_delivery") not in _errors(result)
 
@@ -87,7 +87,7 @@ def test_currency_without_rate_names_currency_and_date(project):
     df["account_currency"] = "GBP"
     qf.write_partition(project, "ad_delivery", "meta_ads", day, df)
     result = run_gate(project)
-    failure = _errors(result)[("expect_fx_rate_available", "lake.fx_rates")]
+    failure = _errors(result)["expect_fx_rate_available", "lake.fx_rates"]
     assert f"no rate for GBP on {day}" in failure.detail
 
 
@@ -97,7 +97,7 @@ def test_null_campaign_ids_in_spend(project):
     df.loc[[0, 1], "campaign_id"] = None
     qf.write_partition(project, "ad_delivery", "google_ads", day, df)
     result = run_gate(project)
-    failure = _errors(result)[("expect_key_not_null", "lake.ad_delivery")]
+    failure = _errors(result)["expect_key_not_null", "lake.ad_delivery"]
     assert "campaign_id" in failure.detail and "2 of" in failure.detail
 
 
@@ -111,10 +111,13 @@ def test_credits_not_summing_to_one(project):
     qf.write_build(project, "rebuilt")
     result = run_gate(project)
     errors = _errors(result)
-    failure = errors[("expect_credits_sum_to_one", "fct_attributed_conversions")]
+    failure = errors["expect_credits_sum_to_one", "fct_attributed_conversions"]
     assert failure.sample_rows[0]["model"] == "linear"
     assert abs(failure.sample_rows[0]["credit_sum"] - 1.2) < 1e-9
-    assert ("expect_attributed_conversions_match_conversions", "fct_attributed_conversions") in errors
+    assert (
+        "expect_attributed_conversions_match_conversions",
+        "fct_attributed_conversions",
+    ) in errors
 
 
 def test_mart_spend_differs_from_lake(project):
@@ -124,7 +127,7 @@ def test_mart_spend_differs_from_lake(project):
         "where platform = 'meta_ads' and spend_date = date '2026-03-04' and ad_id = 'mea00'",
     )
     result = run_gate(project)
-    failure = _errors(result)[("expect_spend_matches_lake", "fct_ad_spend_daily")]
+    failure = _errors(result)["expect_spend_matches_lake", "fct_ad_spend_daily"]
     assert "meta_ads on 2026-03-04" in failure.detail
     assert len(failure.sample_rows) == 1
 
@@ -137,7 +140,7 @@ def test_missing_mart_column_and_bad_accepted_values(project):
     )
     result = run_gate(project)
     errors = _errors(result)
-    assert "mart_kpi_daily.roas" in errors[("expect_fixed_column_present", "mart_kpi_daily")].detail
+    assert "mart_kpi_daily.roas" in errors["expect_fixed_column_present", "mart_kpi_daily"].detail
     assert ("expect_accepted_values", "fct_channel_performance_daily") in errors
 
 

@@ -22,11 +22,11 @@ final as (
 
     select
         cast(channel as {{ dbt.type_string() }}) as channel,
-        cast(removal_effect as double) as removal_effect,
-        cast(value_removal_effect as double) as value_removal_effect,
-        cast(share as double) as share,
-        cast(attributed_conversions as double) as attributed_conversions,
-        cast(attributed_value as double) as attributed_value
+        cast(removal_effect as {{ type_double() }}) as removal_effect,
+        cast(value_removal_effect as {{ type_double() }}) as value_removal_effect,
+        cast(share as {{ type_double() }}) as share,
+        cast(attributed_conversions as {{ type_double() }}) as attributed_conversions,
+        cast(attributed_value as {{ type_double() }}) as attributed_value
     from int_markov_channel_effects
 
 )

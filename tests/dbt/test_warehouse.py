@@ -1,0 +1,244 @@
+"""The warehouse built from the tiny lake (tiny_lake.py): spend, identity, paths, models, KPIs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+import pytest
+from tiny_lake import enabled_models, query, snapshot
+
+from pipelines import warehouse
+
+EUR_USD_D1 = 1.08
+EUR_USD_D2 = 1.10
+GBP_USD_D2 = 1.10 / 0.86
+O1_VALUE = 50 * EUR_USD_D1 - 10 * EUR_USD_D2  # the refund is converted at its own day's rate
+O2_VALUE = 20.0
+O3_VALUE = 30 * GBP_USD_D2
+TOTAL_VALUE = O1_VALUE + O2_VALUE + O3_VALUE
+CONVERSIONS = 4  # O1, O2, O3 (purchases) and the lead of b1
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # the warehouse's stable hash
+
+
+def test_build_succeeds_and_records_the_build(built):
+    settings, result = built
+    assert result.success
+    state = json.loads(warehouse.build_state_path(settings).read_text())
+    assert state["success"] is True
+    assert state["build_id"] == result.build_id != ""
+    built_models = {m["name"] for m in state["models"]}
+    assert {
+        "fct_ad_spend_daily",
+        "fct_attributed_conversions",
+        "fct_channel_performance_daily",
+        "mart_kpi_daily",
+    } <= built_models
+    unit_tests = [n for n in result.nodes if n.resource_type == "unit_test"]
+    assert len(unit_tests) >= 9
+    assert all(n.status == "pass" for n in unit_tests)
+    # The manifest Cosmos reads is in the data dir's dbt target.
+    manifest = json.loads(warehouse.manifest_path(settings).read_text())
+    assert "model.attribution.fct_attributed_conversions" in manifest["nodes"]
+
+
+def spend(settings, platform: str, day: str, campaign: str | None = None) -> pd.Series:
+    sql = (
+        "select * from fct_ad_spend_daily "
+        f"where platform = '{platform}' and spend_date = date '{day}'"
+    )
+    if campaign:
+        sql += f" and campaign_id = '{campaign}'"
+    rows = query(settings, sql)
+    assert len(rows) == 1, rows
+    return rows.iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("platform", "day", "account_amount", "rate"),
+    [
+        ("google_ads", "2026-03-02", 25.0, 1.0),
+        ("meta_ads", "2026-03-02", 30.5, EUR_USD_D1),
+        # no rates published for 2026-03-04: the 2026-03-03 rate is carried forward
+        ("meta_ads", "2026-03-04", 10.0, EUR_USD_D2),
+        ("linkedin_ads", "2026-03-03", 12.34, GBP_USD_D2),
+    ],
+)
+def test_spend_is_converted_with_the_rate_of_its_day(built, platform, day, account_amount, rate):
+    settings, _ = built
+    row = spend(settings, platform, day)
+    assert row["spend_account_currency"] == pytest.approx(account_amount)
+    assert round(row["spend"], 2) == round(account_amount * rate, 2)
+    assert row["fx_rate"] == pytest.approx(rate, rel=1e-12)
+
+
+def test_affiliate_cost_nets_corrections_and_drops_reversals(built):
+    settings, _ = built
+    assert spend(settings, "affiliate", "2026-03-02", "P1")["spend"] == pytest.approx(10.0)
+    assert spend(settings, "affiliate", "2026-03-03", "P2")["spend"] == pytest.approx(12.0)
+    # AppsFlyer cost only for media sources that are not an ingested ad platform
+    installs = query(settings, "select * from fct_ad_spend_daily where platform = 'appsflyer'")
+    assert installs["spend"].tolist() == [pytest.approx(3.0)]
+    assert installs["account_name"].tolist() == ["unity_int"]
+
+
+def test_every_model_conserves_conversions_and_value(built):
+    settings, _ = built
+    facts = query(settings, "select * from fct_attributed_conversions")
+    assert set(facts["model"]) == set(enabled_models())
+    per_conversion = facts.groupby(["model", "conversion_id"])["credit"].sum()
+    assert (per_conversion - 1).abs().max() <= 1e-9
+    totals = facts.groupby("model").agg(credit=("credit", "sum"), value=("attributed_value", "sum"))
+    for model, row in totals.iterrows():
+        assert row["credit"] == pytest.approx(CONVERSIONS, abs=1e-9), model
+        assert row["value"] == pytest.approx(TOTAL_VALUE, rel=1e-12), model
+
+
+def test_conversions_are_deduplicated_refunded_and_valued(built):
+    settings, _ = built
+    conv = query(settings, "select * from intermediate.int_conversions").set_index("conversion_id")
+    assert sorted(conv.index) == ["O1", "O2", "O3", "e9"]
+    assert conv.loc["O1", "event_id"] == "e4"  # the retry e5 is the same order
+    assert conv.loc["O1", "conversion_value"] == pytest.approx(O1_VALUE)
+    assert conv.loc["O3", "conversion_value"] == pytest.approx(O3_VALUE)
+    assert conv.loc["e9", "conversion_type"] == "lead"
+    assert conv.loc["e9", "conversion_value"] == 0
+
+
+def test_identity_stitching_joins_both_devices_in_one_path(built):
+    settings, _ = built
+    path = query(
+        settings,
+        "select * from fct_attributed_conversions "
+        "where conversion_id = 'O1' and model = 'linear' order by touch_position",
+    )
+    # device 1 browsed anonymously and logged in only after the purchase on device 2
+    assert path["touchpoint_id"].tolist() == [md5("e1"), md5("e2")]
+    assert path["channel"].tolist() == ["Paid Search", "Paid Social"]
+    assert path["platform"].tolist() == ["google_ads", "meta_ads"]
+    assert path["campaign_id"].tolist() == ["C1", "M1"]  # by utm_id and by campaign name
+    assert path["person_key"].nunique() == 1
+    assert path["person_key"].iloc[0] == md5("user:u1")
+    assert path["credit"].tolist() == [pytest.approx(0.5), pytest.approx(0.5)]
+
+
+def test_previous_conversion_and_empty_paths(built):
+    settings, _ = built
+    facts = query(settings, "select * from fct_attributed_conversions where model = 'first_touch'")
+    o2 = facts[facts["conversion_id"] == "O2"]
+    assert o2["touchpoint_id"].tolist() == [md5("e11")]  # O1's touches are not reused
+    o3 = facts[facts["conversion_id"] == "O3"]
+    assert len(o3) == 1
+    assert o3["touchpoint_id"].isna().all()
+    assert o3["channel"].tolist() == ["Direct"]
+    assert o3["credit"].tolist() == [1.0]
+    lead = facts[facts["conversion_id"] == "e9"].sort_values("touch_position")
+    assert lead["channel"].tolist() == ["Direct", "Organic Search"]  # two sessions
+
+
+def test_non_converting_journeys_end_in_null(built):
+    settings, _ = built
+    journeys = query(settings, "select * from intermediate.int_journeys where not is_conversion")
+    assert journeys["channel"].tolist() == ["Email"]
+    assert journeys["conversion_id"].isna().all()
+
+
+def kpi_row(settings, where: str) -> pd.Series:
+    rows = query(settings, f"select * from mart_kpi_daily where {where}")
+    assert len(rows) == 1, rows
+    return rows.iloc[0]
+
+
+def test_kpis_are_ratios_of_sums(built):
+    settings, _ = built
+    row = kpi_row(
+        settings,
+        "report_date = date '2026-03-02' and date_basis = 'conversion' "
+        "and model = 'first_touch' and platform = 'google_ads' and campaign_id = 'C1'",
+    )
+    assert row["channel"] == "Paid Search"
+    assert (row["spend"], row["clicks"], row["impressions"]) == (25.0, 50, 1000)
+    assert row["purchase_conversions"] == pytest.approx(1)  # O1's first touch
+    assert row["cpc"] == pytest.approx(25 / 50)
+    assert row["cpm"] == pytest.approx(1000 * 25 / 1000)
+    assert row["ctr"] == pytest.approx(50 / 1000)
+    assert row["cvr"] == pytest.approx(1 / 50)
+    assert row["cps"] == pytest.approx(25 / 1)
+    assert row["roas"] == pytest.approx(O1_VALUE / 25)
+    assert pd.isna(row["cpl"]) and pd.isna(row["cpi"]) and pd.isna(row["cpa"])
+
+
+def test_kpis_are_null_where_the_divisor_is_zero(built):
+    settings, _ = built
+    tiktok = kpi_row(
+        settings,
+        "platform = 'tiktok_ads' and date_basis = 'conversion' and model = 'linear'",
+    )
+    assert tiktok["spend"] == pytest.approx(5)
+    for kpi in ("cpc", "cpm", "ctr", "cvr", "cps"):
+        assert pd.isna(tiktok[kpi]), kpi
+    assert tiktok["roas"] == pytest.approx(0)
+    direct = kpi_row(
+        settings,
+        "report_date = date '2026-03-03' and date_basis = 'conversion' "
+        "and model = 'linear' and channel = 'Direct' and platform is null",
+    )
+    assert direct["spend"] == pytest.approx(0)
+    assert direct["purchase_conversions"] == pytest.approx(1)  # O3, empty path
+    assert pd.isna(direct["roas"])
+    assert direct["cps"] == pytest.approx(0)
+
+
+def test_both_date_bases_hold_every_model_and_all_spend(built):
+    settings, _ = built
+    perf = query(settings, "select * from fct_channel_performance_daily")
+    total_spend = query(settings, "select sum(spend) as s from fct_ad_spend_daily")["s"].iloc[0]
+    sums = perf.groupby(["date_basis", "model"]).agg(
+        spend=("spend", "sum"),
+        conversions=("attributed_conversions", "sum"),
+        purchases=("purchase_conversions", "sum"),
+        leads=("lead_conversions", "sum"),
+        value=("attributed_value", "sum"),
+    )
+    assert set(sums.index.get_level_values("date_basis")) == {"conversion", "touch"}
+    assert len(sums) == 2 * len(enabled_models())
+    for key, row in sums.iterrows():
+        assert row["spend"] == pytest.approx(total_spend), key
+        assert row["conversions"] == pytest.approx(CONVERSIONS), key
+        assert (row["purchases"], row["leads"]) == (pytest.approx(3), pytest.approx(1)), key
+        assert row["value"] == pytest.approx(TOTAL_VALUE), key
+    # O1 converted on 2026-03-02; its first touch (device 1) was on 2026-03-01
+    first = perf[
+        (perf["model"] == "first_touch")
+        & (perf["platform"] == "google_ads")
+        & (perf["purchase_conversions"] > 0)
+    ]
+    by_basis = dict(zip(first["date_basis"], first["report_date"].astype(str), strict=True))
+    assert by_basis == {"conversion": "2026-03-02", "touch": "2026-03-01"}
+
+
+def test_a_second_build_gives_identical_marts(built):
+    settings, _ = built
+    before = snapshot(settings)
+    events = []
+    again = warehouse.build(settings, progress=lambda event, **info: events.append((event, info)))
+    assert again.success
+    assert again.build_id != built[1].build_id
+    done = {info["name"] for event, info in events if event == "node_done"}
+    assert {"fct_ad_spend_daily", "fct_attributed_conversions", "mart_kpi_daily"} <= done
+    assert events[-1] == ("build_done", {"success": True, "build_id": again.build_id})
+    # the incremental models took their incremental path
+    run_results = json.loads((warehouse.target_path(settings) / "run_results.json").read_text())
+    compiled = {
+        r["unique_id"]: r.get("compiled_code") or ""
+        for r in run_results["results"]
+        if r["unique_id"].startswith("model.attribution.fct_")
+    }
+    assert "window_start" in compiled["model.attribution.fct_attributed_conversions"]
+    after = snapshot(settings)
+    for mart, frame in before.items():
+        pd.testing.assert_frame_equal(frame, after[mart], check_exact=True, obj=mart)
