@@ -47,7 +47,13 @@ def _f(name: str, typ: pa.DataType) -> pa.Field:
     return pa.field(name, typ)
 
 
-S, I64, F64, DATE, TS = pa.string(), pa.int64(), pa.float64(), pa.date32(), pa.timestamp("us", tz="UTC")
+S, I64, F64, DATE, TS = (
+    pa.string(),
+    pa.int64(),
+    pa.float64(),
+    pa.date32(),
+    pa.timestamp("us", tz="UTC"),
+)
 
 AD_DELIVERY = Table(
     name="ad_delivery",
@@ -95,7 +101,9 @@ EVENTS = Table(
         _f("utm_term", S),
         _f("utm_content", S),
         _f("utm_id", S),
-        _f("click_id_type", S),  # gclid | gbraid | wbraid | fbclid | ttclid | msclkid | li_fat_id | ...
+        _f(
+            "click_id_type", S
+        ),  # gclid | gbraid | wbraid | fbclid | ttclid | msclkid | li_fat_id | ...
         _f("click_id", S),  # opaque, case preserved
         _f("order_id", S),
         _f("revenue", F64),
@@ -200,7 +208,9 @@ def conform(df: pd.DataFrame, table: Table) -> pa.Table:
             try:
                 arr = pa.array(_prepare(col, field.type), type=field.type, from_pandas=True)
             except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError) as exc:
-                raise ValueError(f"column {field.name!r}: cannot read as {field.type}: {exc}") from exc
+                raise ValueError(
+                    f"column {field.name!r}: cannot read as {field.type}: {exc}"
+                ) from exc
         else:
             arr = pa.nulls(n, type=field.type)
         arrays.append(arr)

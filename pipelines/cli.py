@@ -25,7 +25,7 @@ from pipelines.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_GATE_BLOCKED, Pip
 
 app = typer.Typer(
     name="attribution",
-    help="Event-driven marketing attribution: ad-platform exports + first-party events -> KPI marts.",
+    help="Marketing attribution: ad-platform exports + first-party events -> KPI marts.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -53,7 +53,9 @@ def _parse_date(value: str | None, flag: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD.", param_hint=flag) from None
+        raise typer.BadParameter(
+            f"{value!r} is not a date; write it as YYYY-MM-DD.", param_hint=flag
+        ) from None
 
 
 @app.callback()
@@ -61,11 +63,15 @@ def main_options(
     ctx: typer.Context,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", envvar="ATTRIBUTION_DATA_DIR", help="Data dir (default ./data)."),
+        typer.Option(
+            "--data-dir", envvar="ATTRIBUTION_DATA_DIR", help="Data dir (default ./data)."
+        ),
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", envvar="ATTRIBUTION_CONFIG", help="Settings file (default attribution.yml)."),
+        typer.Option(
+            "--config", envvar="ATTRIBUTION_CONFIG", help="Settings file (default attribution.yml)."
+        ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
@@ -81,12 +87,12 @@ def main_options(
     ctx.obj = {"settings": settings}
 
 
-def _guard(fn):  # noqa: ANN001, ANN202 - decorator keeps Typer's signature
+def _guard(fn):
     """Turn pipeline errors into one clear line and the documented exit code."""
     import functools
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except typer.Exit:
@@ -105,7 +111,7 @@ def _progress():
     return terminal_progress()
 
 
-def _report_run(result) -> None:  # noqa: ANN001
+def _report_run(result) -> None:
     """Print what a run did: quarantined files, the gate's verdict, the publication."""
     from pipelines.quality.gate import format_gate_summary
 
@@ -124,10 +130,14 @@ def _report_run(result) -> None:  # noqa: ANN001
     if result.publication is not None:
         console.print(f"[green]published[/] {result.publication}", highlight=False)
     elif result.exit_code == EXIT_GATE_BLOCKED:
-        err.print("[red]publication blocked by the quality gate; the last publication is untouched.[/]")
+        err.print(
+            "[red]publication blocked by the quality gate; the last publication is untouched.[/]"
+        )
 
 
-def _run_with_progress(settings: Settings, start: dt.date, end: dt.date, full_refresh: bool = False):  # noqa: ANN202
+def _run_with_progress(
+    settings: Settings, start: dt.date, end: dt.date, full_refresh: bool = False
+):
     from pipelines.run import run
 
     progress = _progress()
@@ -144,7 +154,9 @@ def demo(
     days: Annotated[int, typer.Option(help="Days of synthetic data.")] = DEMO_DAYS,
     people: Annotated[int, typer.Option(help="Synthetic people.")] = 3000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
-    fresh: Annotated[bool, typer.Option(help="Delete the data dir's landing/lake/published first.")] = True,
+    fresh: Annotated[
+        bool, typer.Option(help="Delete the data dir's landing/lake/published first.")
+    ] = True,
 ) -> None:
     """Generate synthetic data, run the whole pipeline on DuckDB, publish, and show the KPIs."""
     import shutil
@@ -226,7 +238,7 @@ def _print_where(settings: Settings, report: Path | None) -> None:
     console.print(f"  logs             {p.logs}")
     console.print(f"  quarantine       {p.quarantine}")
     console.print("\n[bold]Query the marts[/]")
-    console.print(f"  duckdb -readonly {p.published_db} \"select * from mart_kpi_daily limit 10\"")
+    console.print(f'  duckdb -readonly {p.published_db} "select * from mart_kpi_daily limit 10"')
     console.print(
         "  python -c \"import duckdb; print(duckdb.connect('"
         f"{p.published_db}', read_only=True).sql('select * from mart_model_comparison'))\""
@@ -247,7 +259,9 @@ def run(
     if d and (s or e):
         raise _fail("give either --date or --start/--end, not both.", EXIT_BAD_INPUT)
     if not d and not s:
-        raise _fail("give --date YYYY-MM-DD or --start YYYY-MM-DD [--end YYYY-MM-DD].", EXIT_BAD_INPUT)
+        raise _fail(
+            "give --date YYYY-MM-DD or --start YYYY-MM-DD [--end YYYY-MM-DD].", EXIT_BAD_INPUT
+        )
     first = d or s
     last = d or e or s
     result = _run_with_progress(_settings(ctx), first, last, full_refresh=full_refresh)
@@ -260,7 +274,9 @@ def run(
 def ingest(
     ctx: typer.Context,
     date: Annotated[str | None, typer.Option("--date", help="Only this landing day.")] = None,
-    source: Annotated[list[str] | None, typer.Option("--source", help="Only this source (repeatable).")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Only this source (repeatable).")
+    ] = None,
 ) -> None:
     """Ingest landed files into the lake (idempotent; bad files are quarantined)."""
     from pipelines.ingest import ingest as ingest_step
@@ -298,7 +314,9 @@ def build(
     settings = _settings(ctx)
     if hasattr(progress, "__enter__"):
         with progress:
-            res = warehouse.build(settings, full_refresh=full_refresh, select=select, progress=progress)
+            res = warehouse.build(
+                settings, full_refresh=full_refresh, select=select, progress=progress
+            )
     else:
         res = warehouse.build(settings, full_refresh=full_refresh, select=select, progress=progress)
     console.print(f"build {res.build_id}: {len(res.nodes)} nodes ok")
@@ -308,7 +326,9 @@ def build(
 @_guard
 def validate(
     ctx: typer.Context,
-    run_date: Annotated[str | None, typer.Option("--run-date", help="Date freshness is judged against.")] = None,
+    run_date: Annotated[
+        str | None, typer.Option("--run-date", help="Date freshness is judged against.")
+    ] = None,
 ) -> None:
     """Run the quality gate against the warehouse (exit 3 if it fails)."""
     from pipelines.quality.gate import format_gate_summary, run_gate
@@ -322,8 +342,12 @@ def validate(
 @_guard
 def publish(
     ctx: typer.Context,
-    rollback: Annotated[bool, typer.Option("--rollback", help="Restore an earlier publication.")] = False,
-    version: Annotated[str | None, typer.Argument(help="Version to roll back to (default: the previous).")] = None,
+    rollback: Annotated[
+        bool, typer.Option("--rollback", help="Restore an earlier publication.")
+    ] = False,
+    version: Annotated[
+        str | None, typer.Argument(help="Version to roll back to (default: the previous).")
+    ] = None,
     list_versions: Annotated[bool, typer.Option("--list", help="List kept publications.")] = False,
 ) -> None:
     """Publish the gated build atomically, or roll back to an earlier publication."""
@@ -353,8 +377,13 @@ def status(ctx: typer.Context) -> None:
 @app.command("attribute-paths")
 @_guard
 def attribute_paths(
-    file: Annotated[Path, typer.Argument(help="Path file: path;total_conversions;total_conversion_value;total_null")],
-    out: Annotated[Path | None, typer.Option("--out", help="Write the per-channel CSV here.")] = None,
+    file: Annotated[
+        Path,
+        typer.Argument(help="Path file: path;total_conversions;total_conversion_value;total_null"),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the per-channel CSV here.")
+    ] = None,
 ) -> None:
     """Attribute a path file with every model; print (or write) the per-channel table."""
     from pipelines.attribution.pathfile import attribute_paths_command
@@ -377,24 +406,38 @@ def attribute_paths(
 @_guard
 def synth(
     ctx: typer.Context,
-    out: Annotated[Path | None, typer.Option("--out", help="Data dir to write landing/ into (default: the data dir).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Data dir to write landing/ into (default: the data dir)."),
+    ] = None,
     start: Annotated[str, typer.Option(help="First day.")] = DEMO_START.isoformat(),
     days: Annotated[int, typer.Option(help="Number of days.")] = DEMO_DAYS,
     people: Annotated[int, typer.Option(help="Synthetic people.")] = 3000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
-    source: Annotated[list[str] | None, typer.Option("--source", help="Only these sources.")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Only these sources.")
+    ] = None,
 ) -> None:
     """Write realistic synthetic landing data (every source in its real format)."""
     from pipelines.synth import generate
 
     target = out or _settings(ctx).paths.data_dir
-    res = generate(target, start=_parse_date(start, "--start"), days=days, seed=seed, people=people, sources=source)
+    res = generate(
+        target,
+        start=_parse_date(start, "--start"),
+        days=days,
+        seed=seed,
+        people=people,
+        sources=source,
+    )
     console.print(f"wrote {len(res.files)} files under {Path(target) / 'landing'}")
 
 
 @app.command("new-source")
 @_guard
-def new_source(name: Annotated[str, typer.Argument(help="snake_case name of the new source.")]) -> None:
+def new_source(
+    name: Annotated[str, typer.Argument(help="snake_case name of the new source.")],
+) -> None:
     """Scaffold a new source folder (parser, writer, samples, README) that tests pick up."""
     from pipelines.scaffold import new_source as scaffold
 

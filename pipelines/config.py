@@ -377,5 +377,7 @@ def load_settings(
     chosen = data_dir or env.get("ATTRIBUTION_DATA_DIR") or model.data_dir
     resolved = Path(chosen)
     if not resolved.is_absolute():
-        resolved = (Path.cwd() if (data_dir or env.get("ATTRIBUTION_DATA_DIR")) else base) / resolved
+        resolved = (
+            Path.cwd() if (data_dir or env.get("ATTRIBUTION_DATA_DIR")) else base
+        ) / resolved
     return Settings(model, path if path.exists() else None, resolved.resolve())

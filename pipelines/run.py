@@ -37,7 +37,9 @@ class RunResult:
 
 def date_range(start: dt.date, end: dt.date) -> list[dt.date]:
     if end < start:
-        raise ValueError(f"--end {end} is before --start {start}; give an end on or after the start.")
+        raise ValueError(
+            f"--end {end} is before --start {start}; give an end on or after the start."
+        )
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
 
 

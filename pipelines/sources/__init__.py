@@ -29,9 +29,14 @@ def all_sources() -> dict[str, Source]:
         module = importlib.import_module(f"pipelines.sources.{info.name}.source")
         src = getattr(module, "SOURCE", None)
         if not isinstance(src, Source):
-            raise TypeError(f"pipelines/sources/{info.name}/source.py must define SOURCE = <Source>")
+            raise TypeError(
+                f"pipelines/sources/{info.name}/source.py must define SOURCE = <Source>"
+            )
         if src.name != info.name:
-            raise TypeError(f"pipelines/sources/{info.name}: SOURCE.name is {src.name!r}; it must equal the folder name")
+            raise TypeError(
+                f"pipelines/sources/{info.name}: SOURCE.name is {src.name!r}; "
+                "it must equal the folder name"
+            )
         found[src.name] = src
     return found
 
@@ -49,4 +54,6 @@ def get_source(name: str) -> Source:
     try:
         return all_sources()[name]
     except KeyError:
-        raise KeyError(f"unknown source {name!r}; known sources: {', '.join(source_names())}") from None
+        raise KeyError(
+            f"unknown source {name!r}; known sources: {', '.join(source_names())}"
+        ) from None

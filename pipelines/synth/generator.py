@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,7 +163,6 @@ def generate(
                         fmt=fmt,
                     )
                     for p in written:
-                        _stable_zip(p, day)
                         _mtime(p, delivered(day, order))
                     files.extend(written)
                 if name == RESTATED[0] and day == restate_day and key.any():
@@ -226,21 +224,6 @@ def people_for_events(events: int, start: dt.date, days: int, seed: int) -> int:
     return max(20, round(events / per_person))
 
 
-def _stable_zip(path: Path, day: dt.date) -> None:
-    """Rewrite a zip with member times set to the folder day, so reruns are byte-identical."""
-    if path.suffix.lower() != ".zip":
-        return
-    with zipfile.ZipFile(path) as zf:
-        members = [(i, zf.read(i)) for i in zf.infolist()]
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for info, data in members:
-            fixed = zipfile.ZipInfo(
-                info.filename, date_time=(day.year, day.month, day.day, 0, 0, 0)
-            )
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(fixed, data)
-
-
 def _write_restated(
     src, rows: pd.DataFrame, folder: Path, ctx: ParseContext, when: dt.datetime
 ) -> list[Path]:
@@ -251,7 +234,6 @@ def _write_restated(
             suffix = "".join(p.suffixes)
             target = folder / f"{p.name[: -len(suffix)] if suffix else p.name}_restated{suffix}"
             shutil.move(str(p), target)
-            _stable_zip(target, ctx.folder_date)
             _mtime(target, when)
             out.append(target)
     return out

@@ -74,7 +74,19 @@ def _kpi(con: duckdb.DuckDBPyConnection, model: str, channel: str) -> dict:
         """,
         [DAY, model, channel],
     ).fetchone()
-    keys = ("spend", "clicks", "impressions", "conv", "value", "cpa", "roas", "cpc", "cpm", "ctr", "n")
+    keys = (
+        "spend",
+        "clicks",
+        "impressions",
+        "conv",
+        "value",
+        "cpa",
+        "roas",
+        "cpc",
+        "cpm",
+        "ctr",
+        "n",
+    )
     return dict(zip(keys, rows, strict=True))
 
 
@@ -125,7 +137,9 @@ def test_spend_is_converted_with_the_days_rate(golden):
         ("last_non_direct", "Organic Search", 1.0, 200.0, 0.0, None, None),
     ],
 )
-def test_attributed_kpis_match_the_hand_computation(golden, model, channel, conv, value, spend, cpa, roas):
+def test_attributed_kpis_match_the_hand_computation(
+    golden, model, channel, conv, value, spend, cpa, roas
+):
     settings, _ = golden
     with duckdb.connect(str(settings.paths.published_db), read_only=True) as con:
         k = _kpi(con, model, channel)
@@ -180,7 +194,7 @@ def test_identity_stitching_joins_both_devices(golden):
 
 def test_no_raw_pii_reaches_lake_or_marts(golden):
     settings, _ = golden
-    for f in list(settings.paths.lake.rglob("*.parquet")) + [settings.paths.published_db]:
+    for f in [*list(settings.paths.lake.rglob("*.parquet")), settings.paths.published_db]:
         blob = f.read_bytes().lower()
         assert b"alice@example.com" not in blob, f
         assert b"203.0.113.9" not in blob, f
@@ -191,10 +205,13 @@ def _snapshot(db: Path) -> dict[str, list]:
         tables = [
             r[0]
             for r in con.execute(
-                "select table_name from information_schema.tables where table_name <> 'publication_log' order by 1"
+                "select table_name from information_schema.tables "
+                "where table_name <> 'publication_log' order by 1"
             ).fetchall()
         ]
-        return {t: sorted(map(repr, con.execute(f'select * from "{t}"').fetchall())) for t in tables}
+        return {
+            t: sorted(map(repr, con.execute(f'select * from "{t}"').fetchall())) for t in tables
+        }
 
 
 def test_running_the_same_date_twice_gives_identical_marts(golden):

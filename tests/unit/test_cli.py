@@ -20,8 +20,17 @@ def test_help_lists_every_design_command():
     res = runner.invoke(app, ["--help"])
     assert res.exit_code == 0
     for command in (
-        "demo", "run", "ingest", "build", "validate", "publish", "status",
-        "attribute-paths", "synth", "new-source", "report",
+        "demo",
+        "run",
+        "ingest",
+        "build",
+        "validate",
+        "publish",
+        "status",
+        "attribute-paths",
+        "synth",
+        "new-source",
+        "report",
     ):
         assert command in res.output
 

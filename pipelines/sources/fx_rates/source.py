@@ -152,7 +152,7 @@ class FxRatesSource(Source):
         if fmt == "simple":
             path = out_dir / f"fx_rates-{ctx.folder_date.isoformat()}.csv"
             simple = frame.rename(columns={"rate_date": "date"})[["date", "currency", "rate"]]
-            simple.to_csv(path, index=False, float_format="%.17g")
+            simple.to_csv(path, index=False)
             return [path]
         if fmt == "ecb":
             if (frame["base_currency"] != "EUR").any():
@@ -163,7 +163,7 @@ class FxRatesSource(Source):
             path = out_dir / "eurofxref-hist.csv"
             lines = ["Date," + ",".join(wide.columns) + ","]
             for day, values in wide.iterrows():
-                cells = ["N/A" if pd.isna(v) else format(v, ".17g") for v in values]
+                cells = ["N/A" if pd.isna(v) else repr(float(v)) for v in values]
                 lines.append(f"{day.isoformat()}," + ",".join(cells) + ",")
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
             return [path]

@@ -335,8 +335,13 @@ class MicrosoftAdsSource(Source):
                 path.write_text(text, encoding="utf-8-sig", newline="")
             else:
                 path = out_dir / f"{stem}.zip"
-                with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                    zf.writestr(f"{stem}.csv", "\ufeff" + text)
+                # The member's time is the report day, so the same rows give the same bytes.
+                member = zipfile.ZipInfo(
+                    f"{stem}.csv", date_time=(day.year, day.month, day.day, 0, 0, 0)
+                )
+                member.compress_type = zipfile.ZIP_DEFLATED
+                with zipfile.ZipFile(path, "w") as zf:
+                    zf.writestr(member, "\ufeff" + text)
             paths.append(path)
         return paths
 
