@@ -95,3 +95,15 @@
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}
+
+
+{% macro delete_disabled_attribution_models() -%}
+    {#- Incremental pre-hook: drop the rows of models no longer enabled. -#}
+    {%- if execute and is_incremental() -%}
+        {%- set names = enabled_attribution_models() -%}
+        delete from {{ this }}
+        where model not in ({{ string_list(names) }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

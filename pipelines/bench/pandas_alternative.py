@@ -195,6 +195,7 @@ def _fx_rates(settings: Settings) -> pd.DataFrame:
         ["rate_date", "currency"]
     )
     rates["rate_date"] = pd.to_datetime(rates["rate_date"]).astype("datetime64[ns]")
+    rates["currency"] = rates["currency"].astype("str")
     return rates[["rate_date", "currency", "to_reporting"]]
 
 
@@ -202,10 +203,12 @@ def _rate_for(
     rates: pd.DataFrame, day: pd.Series, currency: pd.Series, reporting: str
 ) -> np.ndarray:
     """The rate of each (day, currency), carried over up to ``FX_MAX_FILL_DAYS`` days."""
+    if not len(day):
+        return np.zeros(0)
     want = pd.DataFrame(
         {
             "day": pd.to_datetime(day).astype("datetime64[ns]").to_numpy(),
-            "currency": currency.to_numpy(),
+            "currency": pd.array(currency.astype("str").to_numpy(), dtype="str"),
             "i": np.arange(len(day)),
         }
     )
@@ -273,17 +276,17 @@ def pandas_attribution(settings: Settings) -> PandasAttribution:
     platforms = _seed("platform_channels")
     platforms = platforms[platforms["click_id_type_regex"].notna()].sort_values("platform")
     t["click_id_type"] = t["click_id_type"].str.lower()
-    t["click_platform"] = None
-    t["click_source"] = None
-    t["click_medium"] = None
-    has_click = t["click_id"].notna() & t["click_id_type"].notna()
-    for row in platforms[::-1].itertuples(index=False):  # the first platform by name wins
-        hit = has_click & t["click_id_type"].fillna("").str.contains(
-            row.click_id_type_regex, regex=True
-        )
-        t.loc[hit, "click_platform"] = row.platform
-        t.loc[hit, "click_source"] = row.default_source
-        t.loc[hit, "click_medium"] = row.default_medium
+    # the click id type's platform (the first by name whose pattern matches)
+    by_type = {}
+    for click_type in t["click_id_type"].dropna().unique():
+        for row in platforms.itertuples(index=False):
+            if re.search(row.click_id_type_regex, click_type):
+                by_type[click_type] = (row.platform, row.default_source, row.default_medium)
+                break
+    has_click = t["click_id"].notna()
+    for i, column in enumerate(("click_platform", "click_source", "click_medium")):
+        part = {k: v[i] for k, v in by_type.items()}
+        t[column] = t["click_id_type"].map(part).where(has_click).astype(object)
     ref_host, page_host = _host(t["referrer_url"]), _host(t["page_url"])
     external = ref_host.where(
         ref_host.notna() & (ref_host != "") & (page_host.isna() | (ref_host != page_host))

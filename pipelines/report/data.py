@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ DEFAULT_MODEL = "last_touch"
 MAX_FATIGUED_ADS = 8
 MAX_LOG_ROWS = 10
 MAX_GATE_FAILURES = 10
+ROLLING_DAYS = 7
 
 # Marts the report reads; the optional ones may be missing from a publication.
 KPI_MART = "mart_kpi_daily"
@@ -170,13 +171,27 @@ def _daily(marts: _Marts) -> dict[str, Any]:
         order by model, report_date
         """
     )
+    per_model: dict[str, list[tuple[Any, ...]]] = {}
+    for model, *rest in rows:
+        per_model.setdefault(model, []).append(tuple(rest))
     by_model: dict[str, dict[str, list[Any]]] = {}
-    for model, day, spend, conversions, value in rows:
-        series = by_model.setdefault(model, {"dates": [], "cpa": [], "roas": [], "spend": []})
-        series["dates"].append(day)
-        series["spend"].append(spend or 0.0)
-        series["cpa"].append(_ratio(spend, conversions))
-        series["roas"].append(_ratio(value, spend))
+    for model, days in per_model.items():
+        series: dict[str, list[Any]] = {
+            k: [] for k in ("dates", "cpa", "roas", "cpa_7d", "roas_7d")
+        }
+        for i, (day, spend, conversions, value) in enumerate(days):
+            series["dates"].append(day)
+            series["cpa"].append(_ratio(spend, conversions) if spend else None)
+            series["roas"].append(_ratio(value, spend))
+            # Trailing 7 calendar days (this day and the 6 before), as ratios of sums.
+            start = date.fromisoformat(day) - timedelta(days=ROLLING_DAYS - 1)
+            window = [d for d in days[: i + 1] if date.fromisoformat(d[0]) >= start]
+            w_spend = sum(d[1] or 0 for d in window)
+            w_conv = sum(d[2] or 0 for d in window)
+            w_value = sum(d[3] or 0 for d in window)
+            series["cpa_7d"].append(_ratio(w_spend, w_conv) if w_spend else None)
+            series["roas_7d"].append(_ratio(w_value, w_spend))
+        by_model[model] = series
     if not by_model:
         return _unavailable(KPI_MART, f"{KPI_MART} has no rows in this publication.")
     return {"available": True, "models": by_model}

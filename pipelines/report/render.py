@@ -39,7 +39,8 @@ CHARTS = (
     (
         "chart-daily",
         "CPA and ROAS per day",
-        "Daily ratios of sums for the selected model, by conversion date.",
+        "Ratios of sums for the selected model by conversion date: trailing 7 days (bold) "
+        "and each day (dashed).",
     ),
     (
         "chart-funnel",

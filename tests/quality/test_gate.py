@@ -66,7 +66,7 @@ def test_stale_source_fails_freshness(project):
     for n in range(qf.DAYS - 3, qf.DAYS):
         qf.partition_file(project, "ad_delivery", "meta_ads", qf.START + timedelta(days=n)).unlink()
     result = run_gate(project)
-    failure = _errors(result)["expect_source_fresh", "ad_delivery"]
+    failure = _errors(result)["expect_source_fresh", "lake.ad_delivery"]
     assert "meta_ads" in failure.detail and "3 days" in failure.detail
 
 

@@ -131,6 +131,22 @@ def test_embedded_data_matches_the_published_marts(full_report):
 
     daily = data["charts"]["daily"]["models"]["last_touch"]
     assert len(daily["dates"]) == 14
+    with duckdb.connect(str(settings.paths.published_db), read_only=True) as con:
+        week_spend, week_conversions, day_spend, day_conversions = con.execute(
+            """
+            select
+                sum(spend) filter (where report_date between '2026-09-04' and '2026-09-10'),
+                sum(attributed_conversions)
+                    filter (where report_date between '2026-09-04' and '2026-09-10'),
+                sum(spend) filter (where report_date = '2026-09-10'),
+                sum(attributed_conversions) filter (where report_date = '2026-09-10'),
+            from mart_kpi_daily
+            where model = 'last_touch' and date_basis = 'conversion'
+            """
+        ).fetchone()
+    i = daily["dates"].index("2026-09-10")
+    assert daily["cpa"][i] == pytest.approx(float(day_spend) / float(day_conversions))
+    assert daily["cpa_7d"][i] == pytest.approx(float(week_spend) / float(week_conversions))
     rec = data["charts"]["reconciliation"]
     assert rec["source"] == "mart_platform_reconciliation"
     meta = rec["models"]["last_touch"]

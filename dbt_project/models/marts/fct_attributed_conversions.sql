@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key=['conversion_date', 'model'],
         on_schema_change='fail',
+        pre_hook="{{ delete_disabled_attribution_models() }}",
     )
 }}
 {#-
@@ -15,7 +16,8 @@
     Incremental: path-local models (tag path_local: the rule-based ones) are recomputed
     for conversions dated within var('lookback_days') days before the latest conversion
     day built, and for conversions refunded in that span; models whose credits depend on
-    all paths (Markov, Shapley) are recomputed in full. Rows are replaced per
+    all paths (Markov, Shapley) are recomputed in full, and so is a model newly enabled;
+    rows of a model no longer enabled are deleted. Rows are replaced per
     (conversion_date, model).
 -#}
 {{ attribution_model_refs() }}
@@ -108,11 +110,18 @@ reprocessed_dates as (
 
 ),
 
+built_models as (
+
+    select distinct model from {{ this }}
+
+),
+
 batch as (
 
     select joined.*
     from joined
     where not joined.is_path_local
+        or joined.model not in (select model from built_models)
         or joined.conversion_date in (select conversion_date from reprocessed_dates)
 
 ),
