@@ -79,12 +79,15 @@ def run(
 
     result.build = warehouse.build(settings, full_refresh=full_refresh, progress=progress)
 
-    result.gate = run_gate(
-        settings, run_id=result.run_id, run_date=end, data_dates=result.dates, progress=progress
-    )
+    progress("start", step="gate", total=None)
+    result.gate = run_gate(settings, run_id=result.run_id, run_date=end, data_dates=result.dates)
+    verdict = "passed" if result.gate.passed else f"{len(result.gate.failures)} failed"
+    progress("done", step="gate", summary=verdict)
+    progress("start", step="publish", total=None)
     try:
         result.publication = publish_step.publish(settings, run_id=result.run_id)
     except GateBlockedError as exc:
         result.messages.append(str(exc))
         result.exit_code = max(result.exit_code, EXIT_GATE_BLOCKED)
+    progress("done", step="publish", summary="published" if result.published else "blocked")
     return result

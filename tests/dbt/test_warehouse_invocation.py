@@ -1,0 +1,48 @@
+"""How dbt is invoked: settings as vars, per-data-dir target and logs, profile environment."""
+
+from __future__ import annotations
+
+import json
+
+from pipelines import warehouse
+from pipelines.config import DBT_PROJECT_DIR, load_settings
+
+
+def option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def test_dbt_args_carry_the_settings_and_data_dir_paths(tmp_path):
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        environ={"ATTRIBUTION__ATTRIBUTION__LOOKBACK_DAYS": "14"},
+    )
+    args = warehouse.dbt_args(settings, ["build", "--select", "tag:published"])
+    assert args[:3] == ["build", "--select", "tag:published"]
+    assert option(args, "--project-dir") == str(DBT_PROJECT_DIR)
+    assert option(args, "--profiles-dir") == str(DBT_PROJECT_DIR)
+    assert option(args, "--target-path") == str(tmp_path / "data" / "dbt" / "target")
+    assert option(args, "--log-path") == str(tmp_path / "data" / "logs" / "dbt")
+    dbt_vars = json.loads(option(args, "--vars"))
+    assert dbt_vars == json.loads(json.dumps(settings.dbt_vars()))
+    assert dbt_vars["lookback_days"] == 14
+    assert dbt_vars["lake_dir"] == str(tmp_path / "data" / "lake" / "raw")
+
+
+def test_two_data_dirs_never_share_dbt_files(tmp_path):
+    a = load_settings(data_dir=tmp_path / "a", environ={})
+    b = load_settings(data_dir=tmp_path / "b", environ={})
+    assert warehouse.target_path(a) != warehouse.target_path(b)
+    assert warehouse.log_path(a) != warehouse.log_path(b)
+    assert warehouse.dbt_env(a)["ATTRIBUTION_WAREHOUSE_PATH"] == str(tmp_path / "a" / "warehouse.duckdb")
+
+
+def test_profile_environment_comes_from_duckdb_settings(tmp_path):
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        environ={"ATTRIBUTION__DUCKDB__THREADS": "3", "ATTRIBUTION__DUCKDB__MEMORY_LIMIT": "1GB"},
+    )
+    env = warehouse.dbt_env(settings)
+    assert env["ATTRIBUTION_DUCKDB_THREADS"] == "3"
+    assert env["ATTRIBUTION_DUCKDB_MEMORY_LIMIT"] == "1GB"
+    assert env["ATTRIBUTION_DUCKDB_TEMP_DIRECTORY"] == str(tmp_path / "data" / "tmp" / "duckdb")
