@@ -377,6 +377,7 @@ def status(ctx: typer.Context) -> None:
 @app.command("attribute-paths")
 @_guard
 def attribute_paths(
+    ctx: typer.Context,
     file: Annotated[
         Path,
         typer.Argument(help="Path file: path;total_conversions;total_conversion_value;total_null"),
@@ -390,7 +391,8 @@ def attribute_paths(
 
     if not file.exists():
         raise _fail(f"{file}: no such file; give the path of a path-data file.", EXIT_BAD_INPUT)
-    df = attribute_paths_command(file, out)
+    a = _settings(ctx).attribution
+    df = attribute_paths_command(file, out, transform=a.path_transform, order=a.markov_order)
     if out:
         console.print(f"wrote {len(df)} rows to {out}")
         return

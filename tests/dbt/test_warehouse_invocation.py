@@ -34,7 +34,8 @@ def test_two_data_dirs_never_share_dbt_files(tmp_path):
     b = load_settings(data_dir=tmp_path / "b", environ={})
     assert warehouse.target_path(a) != warehouse.target_path(b)
     assert warehouse.log_path(a) != warehouse.log_path(b)
-    assert warehouse.dbt_env(a)["ATTRIBUTION_WAREHOUSE_PATH"] == str(tmp_path / "a" / "warehouse.duckdb")
+    warehouse_path = warehouse.dbt_env(a)["ATTRIBUTION_WAREHOUSE_PATH"]
+    assert warehouse_path == str(tmp_path / "a" / "warehouse.duckdb")
 
 
 def test_profile_environment_comes_from_duckdb_settings(tmp_path):
