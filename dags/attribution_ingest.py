@@ -19,7 +19,7 @@ from airflow.sdk import (
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from pipelines.orchestration.assets import lake_asset, landing_asset, source_names
-from pipelines.orchestration.defaults import START_DATE, default_args
+from pipelines.orchestration.defaults import default_args
 from pipelines.orchestration.triggers import LandingFileTrigger
 
 DOC_MD = """
@@ -32,6 +32,8 @@ atomically (re-running a day never appends twice).
 **Starts** when new files settle in the landing folder (asset `landing_{source}`, watched by
 `LandingFileTrigger`, which never deletes or changes a file), and every day at 00:00 UTC
 to catch up every landed file not yet ingested (files that arrived without an event).
+No `start_date`: the first time-based run is the next midnight, not one at deploy time
+(the trigger's first poll already announces every file waiting in landing).
 
 **Tasks**
 1. `ingest`: `pipelines.ingest.ingest(settings, dates=<the run's days>, sources=["{source}"])`.
@@ -67,7 +69,6 @@ def make_ingest_dag(source: str):
             timetable=CronTriggerTimetable("0 0 * * *", timezone="UTC"),
             assets=landing,
         ),
-        start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
         default_args=default_args(retries=3),

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -127,7 +127,10 @@ class Privacy(_Model):
 
 class Quality(_Model):
     freshness_max_lag_days: int = 2
-    volume_window_days: int = 14
+    volume_window_days: int = 28
+    volume_seasonality: Literal["weekday", "none"] = "weekday"
+    volume_min_baseline_rows: int = 5
+    volume_min_baseline_spend: float = 20.0
     volume_min_ratio: float = 0.2
     volume_max_ratio: float = 5.0
     roas_max: float = 100.0

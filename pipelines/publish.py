@@ -70,6 +70,10 @@ class PublishResult:
     removed_versions: list[str] = field(default_factory=list)
     cleaned: list[str] = field(default_factory=list)
 
+    def __str__(self) -> str:
+        rows = sum(self.tables.values())
+        return f"version {self.version}: {len(self.tables)} tables, {rows:,} rows -> {self.path}"
+
 
 def _pause(step: str) -> None:
     if os.environ.get(PAUSE_ENV) == step:

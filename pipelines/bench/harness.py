@@ -216,11 +216,23 @@ def _size_settings(base: Settings, data_dir: Path) -> Settings:
     return load_settings(config_file=base.config_file, data_dir=data_dir)
 
 
-def _warehouse_frame(settings: Settings, sql: str) -> pd.DataFrame:
+def read_journeys(settings: Settings) -> pd.DataFrame:
+    """The warehouse's ``int_journeys`` (in whichever schema dbt built it)."""
     import duckdb
 
     with duckdb.connect(str(settings.paths.warehouse), read_only=True) as con:
-        return con.execute(sql).df()
+        found = con.execute(
+            "select table_schema from information_schema.tables where table_name = 'int_journeys' "
+            "order by table_schema = 'main' desc limit 1"
+        ).fetchall()
+        if not found:
+            raise FileNotFoundError(
+                f"{settings.paths.warehouse} has no int_journeys table; run `attribution build`."
+            )
+        return con.execute(
+            "select journey_id, touch_position, touchpoint_id, channel, is_conversion, "
+            f'conversion_id, conversion_value from "{found[0][0]}".int_journeys'
+        ).df()
 
 
 def mart_fingerprint(settings: Settings, db: Path | None = None) -> dict[str, dict[str, float]]:
@@ -411,11 +423,7 @@ def bench_size(
     # 5. exact Markov and Shapley on the journeys of this size; the peer
     _say(progress, f"[bench {events:,}] Markov and Shapley on the journeys ...")
     with clock("journeys_read"):
-        journeys = _warehouse_frame(
-            settings,
-            "select journey_id, touch_position, touchpoint_id, channel, is_conversion, "
-            "conversion_id, conversion_value from int_journeys",
-        )
+        journeys = read_journeys(settings)
     with rss.phase("markov"), clock("markov"):
         attribute_journeys(journeys, "markov", a.path_transform, a.markov_order)
     with clock("shapley"):

@@ -143,10 +143,17 @@ def volume(
 
     Every day between a source's first and last partition is present (a missing day has
     0 rows). ``rows_ratio`` / ``spend_ratio`` are the day's value over the median of the
-    previous ``volume_window_days`` days; null while fewer than three earlier days exist
-    or the median is 0. With ``data_dates``, only those days are returned.
+    earlier days in the trailing ``volume_window_days``: with ``volume_seasonality:
+    weekday`` (the default) only the same weekdays count, so a B2B platform's quiet
+    weekend is compared with earlier weekends, not with weekdays. A ratio is null while
+    fewer than three earlier days exist, or while the median is below the configured
+    baseline (``volume_min_baseline_rows`` / ``volume_min_baseline_spend``): tiny volumes
+    are noise, not anomalies. With ``data_dates``, only those days are returned.
     """
-    window = settings.quality.volume_window_days
+    q = settings.quality
+    weekday = q.volume_seasonality == "weekday"
+    window = -(-q.volume_window_days // 7) if weekday else q.volume_window_days
+    season = "isodow(day)" if weekday else "0"
     spend = "sum(spend_micros) / 1e6" if table == "ad_delivery" else "null::double"
     sql = f"""
         with daily as (
@@ -180,7 +187,8 @@ def volume(
                 median(spend) over w as spend_median
             from filled
             window w as (
-                partition by source order by day rows between {window} preceding and 1 preceding
+                partition by source, {season} order by day
+                rows between {window} preceding and 1 preceding
             )
         )
         select
@@ -189,11 +197,13 @@ def volume(
             day as "date",
             row_count,
             rows_median,
-            case when history_days >= {VOLUME_MIN_HISTORY_DAYS} and rows_median > 0
+            case when history_days >= {VOLUME_MIN_HISTORY_DAYS}
+                and rows_median >= {max(q.volume_min_baseline_rows, 1e-9)}
                 then row_count / rows_median end as rows_ratio,
             spend,
             spend_median,
-            case when history_days >= {VOLUME_MIN_HISTORY_DAYS} and spend_median > 0
+            case when history_days >= {VOLUME_MIN_HISTORY_DAYS}
+                and spend_median >= {max(q.volume_min_baseline_spend, 1e-9)}
                 then spend / spend_median end as spend_ratio
         from with_history
         order by source, day

@@ -67,6 +67,7 @@ def test_ingest_dags_start_on_landing_events_or_daily(dagbag):
         dag = dagbag.dags[f"ingest_{source}"]
         timetable = dag.timetable
         assert isinstance(timetable, AssetOrTimeSchedule)
+        assert dag.start_date is None  # the first daily run is the next midnight
         assert timetable.timetable == CronTriggerTimetable("0 0 * * *", timezone="UTC")
         landing = timetable.asset_condition
         assert isinstance(landing, Asset)

@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 import pytest
-from tiny_lake import enabled_models, query, snapshot
+from tiny_lake import enabled_models, query, snapshot, write_next_day
 
 from pipelines import warehouse
 
@@ -17,8 +17,9 @@ GBP_USD_D2 = 1.10 / 0.86
 O1_VALUE = 50 * EUR_USD_D1 - 10 * EUR_USD_D2  # the refund is converted at its own day's rate
 O2_VALUE = 20.0
 O3_VALUE = 30 * GBP_USD_D2
-TOTAL_VALUE = O1_VALUE + O2_VALUE + O3_VALUE
-CONVERSIONS = 4  # O1, O2, O3 (purchases) and the lead of b1
+O0_VALUE = 40.0
+TOTAL_VALUE = O0_VALUE + O1_VALUE + O2_VALUE + O3_VALUE
+CONVERSIONS = 5  # O0, O1, O2, O3 (purchases) and the lead of b1
 
 
 def md5(text: str) -> str:
@@ -101,7 +102,7 @@ def test_every_model_conserves_conversions_and_value(built):
 def test_conversions_are_deduplicated_refunded_and_valued(built):
     settings, _ = built
     conv = query(settings, "select * from intermediate.int_conversions").set_index("conversion_id")
-    assert sorted(conv.index) == ["O1", "O2", "O3", "e9"]
+    assert sorted(conv.index) == ["O0", "O1", "O2", "O3", "e9"]
     assert conv.loc["O1", "event_id"] == "e4"  # the retry e5 is the same order
     assert conv.loc["O1", "conversion_value"] == pytest.approx(O1_VALUE)
     assert conv.loc["O3", "conversion_value"] == pytest.approx(O3_VALUE)
@@ -209,7 +210,7 @@ def test_both_date_bases_hold_every_model_and_all_spend(built):
     for key, row in sums.iterrows():
         assert row["spend"] == pytest.approx(total_spend), key
         assert row["conversions"] == pytest.approx(CONVERSIONS), key
-        assert (row["purchases"], row["leads"]) == (pytest.approx(3), pytest.approx(1)), key
+        assert (row["purchases"], row["leads"]) == (pytest.approx(4), pytest.approx(1)), key
         assert row["value"] == pytest.approx(TOTAL_VALUE), key
     # O1 converted on 2026-03-02; its first touch (device 1) was on 2026-03-01
     first = perf[
@@ -242,3 +243,24 @@ def test_a_second_build_gives_identical_marts(built):
     after = snapshot(settings)
     for mart, frame in before.items():
         pd.testing.assert_frame_equal(frame, after[mart], check_exact=True, obj=mart)
+
+
+def test_an_incremental_build_of_new_data_equals_a_full_refresh(built):
+    """Runs last: it adds a day to the module's lake."""
+    settings, _ = built
+    write_next_day(settings)
+    assert warehouse.build(settings).success  # incremental
+    incremental = snapshot(settings)
+    facts = incremental["fct_attributed_conversions"]
+    assert "O4" in set(facts["conversion_id"])
+    # O0 (2026-01-15) is outside the lookback window but was cancelled: reprocessed
+    o0 = facts[facts["conversion_id"] == "O0"]
+    assert (o0["conversion_value"] == 0).all() and (o0["attributed_value"] == 0).all()
+    # the restated Meta day (inside the restatement window) replaced the old numbers
+    spend_rows = incremental["fct_ad_spend_daily"]
+    meta = spend_rows[(spend_rows["platform"] == "meta_ads") & (spend_rows["clicks"] == 42)]
+    assert meta["spend"].round(2).tolist() == [round(31.0 * EUR_USD_D1, 2)]
+    assert warehouse.build(settings, full_refresh=True).success
+    full = snapshot(settings)
+    for mart, frame in full.items():
+        pd.testing.assert_frame_equal(frame, incremental[mart], check_exact=False, obj=mart)

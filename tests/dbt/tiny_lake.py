@@ -21,6 +21,8 @@ from pipelines import canonical, lake
 from pipelines.config import RULE_BASED_MODELS, Settings
 
 D1, D2, D3 = dt.date(2026, 3, 2), dt.date(2026, 3, 3), dt.date(2026, 3, 4)
+D4 = dt.date(2026, 3, 5)
+OLD_DAY = dt.date(2026, 1, 15)
 ATTRIBUTION_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "attribution"
 MARTS = (
     "fct_ad_spend_daily",
@@ -322,9 +324,64 @@ def write_lake(settings: Settings) -> None:
         # e8 delivered again in a later file: deduplicated by event id.
         event("e8", "2026-03-03T09:00:00", "b1", referrer_url="https://www.google.com/search?q=x"),
     ]
+    # Person o1, long before: an e-mail landing and an order outside the lookback window
+    # of the later days (an incremental build keeps it unless it changes).
+    old = [
+        event("e0a", "2026-01-14T10:00:00", "o1", utm_source="newsletter", utm_medium="email"),
+        event(
+            "e0b",
+            "2026-01-15T10:00:00",
+            "o1",
+            event_type="track",
+            name="Order Completed",
+            order_id="O0",
+            revenue=40.0,
+            currency="USD",
+        ),
+    ]
+    write_table(settings, events, "events", OLD_DAY, old)
     write_table(settings, events, "events", D1, day1)
     write_table(settings, events, "events", D2, day2)
     write_table(settings, events, "events", D3, day3)
+
+
+def write_next_day(settings: Settings) -> None:
+    """A later delivery: a new order, the cancellation of the old order O0 (outside the
+    lookback window), and a restated Meta spend day inside the restatement window."""
+    write_table(
+        settings,
+        canonical.EVENTS,
+        "events",
+        D4,
+        [
+            event("e15", "2026-03-05T09:00:00", "b1", utm_source="google", utm_medium="cpc"),
+            event(
+                "e16",
+                "2026-03-05T09:10:00",
+                "b1",
+                event_type="track",
+                name="Order Completed",
+                order_id="O4",
+                revenue=15.0,
+                currency="USD",
+            ),
+            event(
+                "e17",
+                "2026-03-05T10:00:00",
+                "o1",
+                event_type="track",
+                name="Order Cancelled",
+                order_id="O0",
+            ),
+        ],
+    )
+    write_table(
+        settings,
+        canonical.AD_DELIVERY,
+        "meta_ads",
+        D1,
+        [ad_row("meta_ads", "222", "EUR", D1, "M1", "Spring Sale", "S1", "AD1", 2100, 42, 31.0)],
+    )
 
 
 def query(settings: Settings, sql: str) -> pd.DataFrame:
