@@ -160,14 +160,14 @@ def build_delivery(sim: Simulation, rates: Rates, seed: int) -> pd.DataFrame:
     spend_units = np.round(clicks * cpc + impressions * cpc * ctr * 0.02, 2)
     spend_micros = (np.round(spend_units * 100).astype(np.int64)) * 10_000
     # platform conversions: claims x over-claim factor + view-through surplus
-    claimed = grid["claimed"].to_numpy()
+    claimed = grid["claimed"].to_numpy(dtype=np.float64)
     factor = rng.uniform(1.05, 1.35, n)
     view = rng.poisson(
         np.where(np.isin(platform, ["meta_ads", "tiktok_ads"]), impressions * 2e-5, 0.0)
     )
-    installs = grid["installs"].to_numpy()
+    installs = grid["installs"].to_numpy(dtype=np.float64)
     conv = np.where(is_app, installs * rng.uniform(1.05, 1.3, n), claimed * factor + view)
-    value = np.where(is_app, 0.0, grid["value"].to_numpy() * factor + view * 55.0)
+    value = np.where(is_app, 0.0, grid["value"].to_numpy(dtype=np.float64) * factor + view * 55.0)
     whole = np.isin(platform, ["meta_ads", "tiktok_ads", "linkedin_ads", "taboola"])
     conv = np.where(whole, np.round(conv), np.round(conv, 2))
     value = np.round(value, 2)

@@ -238,3 +238,21 @@ def test_event_target_scales_people(tmp_path):
     result = generate(tmp_path, START, 2, seed=3, events=2000, sources=["events"])
     n = sum(1 for p in result.files for _ in p.open(encoding="utf-8"))
     assert 800 < n < 5000
+
+
+def test_tiny_runs_with_a_subset_of_sources_work(tmp_path):
+    """Regression: a run too small for any platform claim used to crash on object dtypes."""
+    import datetime as dt
+
+    from pipelines.synth import generate
+
+    res = generate(
+        tmp_path,
+        start=dt.date(2026, 3, 1),
+        days=2,
+        seed=7,
+        people=150,
+        sources=["google_ads", "meta_ads", "fx_rates", "events"],
+    )
+    written = {p.relative_to(tmp_path / "landing").parts[0] for p in res.files}
+    assert written == {"google_ads", "meta_ads", "fx_rates", "events"}
