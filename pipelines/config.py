@@ -319,6 +319,17 @@ class Settings:
             # the event types whose activity opens sessions (touchpoints).
             "fx_max_fill_days": 4,
             "session_event_types": ["page", "screen"],
+            # KPI marts (dbt_project/macros/kpi.sql): the model of the single-model marts
+            # (creative performance, target pacing), the built-in models that get their
+            # own columns in mart_model_comparison, the significance level of the
+            # creative z-tests, and the +/- share of the month-to-date budget that is
+            # still 'on_track'.
+            "default_attribution_model": (
+                "last_touch" if "last_touch" in a.models else a.models[0]
+            ),
+            "comparison_models": [*RULE_BASED_MODELS, *DATA_DRIVEN_MODELS],
+            "creative_test_alpha": 0.05,
+            "pacing_tolerance": 0.10,
         }
 
 

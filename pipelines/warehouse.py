@@ -219,23 +219,65 @@ def parse(settings: Settings) -> Path:
     return manifest_path(settings)
 
 
+def generate_docs(settings: Settings) -> Path:
+    """Write dbt's documentation site as one self-contained page, ``reports/dbt-docs/index.html``.
+
+    Reads the built warehouse for the catalog (column types, row counts): run after ``build``.
+    """
+    res = dbt_invoke(settings, ["docs", "generate", "--static"])
+    page = target_path(settings) / "static_index.html"
+    if not res.success or not page.exists():
+        raise PipelineError(
+            f"dbt docs generate failed: {_first_line(res.exception)}; build the warehouse "
+            f"first (details in {log_path(settings) / 'dbt.log'})."
+        )
+    out = settings.paths.reports / "dbt-docs" / "index.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_bytes(page.read_bytes())
+    os.replace(tmp, out)
+    return out
+
+
+def check_attribution_models(settings: Settings) -> None:
+    """Every model listed in ``attribution.models`` needs its ``attr_<name>`` dbt model."""
+    models_dir = DBT_PROJECT_DIR / "models"
+    present = {p.stem for p in models_dir.rglob("attr_*") if p.suffix in {".sql", ".py"}}
+    missing = [m for m in settings.attribution.models if f"attr_{m}" not in present]
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        raise PipelineError(
+            f"attribution.models lists {names} but {models_dir / 'attribution'} has no "
+            f"attr_<name>.sql or .py for it; add the model file or remove the name from the "
+            f"settings."
+        )
+
+
 def build(
     settings: Settings,
     full_refresh: bool = False,
     select: Sequence[str] | str | None = None,
     progress: ProgressCallback | None = None,
+    quiet: bool | None = None,
 ) -> BuildResult:
     """Run ``dbt build``; write ``state/build.json``; raise ``PipelineError`` on failure.
 
     ``select`` is a dbt selection (``"tag:published"``, ``["+fct_ad_spend_daily"]``).
     ``progress(event, **info)`` is called with ``"node_done"`` (``name``, ``status``,
     ``resource_type``, ``index``) as each node finishes, and ``"build_done"`` at the end.
+    ``quiet`` silences dbt's own console log (errors still print); by default it is on
+    when a ``progress`` callback reports instead. The full log is always in ``logs/dbt``.
     """
     from pipelines.lake import ensure_tables
 
+    check_attribution_models(settings)
     ensure_tables(settings)  # every lake table readable, even before its first delivery
 
     args = ["build"]
+    if quiet is None:
+        quiet = progress is not None
+    if quiet:
+        args.append("--quiet")
     if full_refresh:
         args.append("--full-refresh")
     if select:

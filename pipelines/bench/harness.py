@@ -310,8 +310,15 @@ def bench_size(
     progress: Progress | None = None,
     verify_incremental: bool = True,
     seed: int = BENCH_SEED,
+    result: dict[str, Any] | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Benchmark one size; see the module docstring. Returns the result dict."""
+    """Benchmark one size; see the module docstring. Returns the result dict.
+
+    The figures are filled into ``result`` (a new dict if None) phase by phase, and
+    ``checkpoint()`` is called after each phase, so a failure late in a long run keeps
+    what was measured before it.
+    """
     from pipelines import publish as publish_step
     from pipelines import warehouse
     from pipelines.attribution.journeys import attribute_journeys, prepare_journeys
@@ -336,7 +343,9 @@ def bench_size(
     dates = [start + dt.timedelta(days=i) for i in range(days)]
     clock, rss = _Clock(), RssSampler()
     notes: list[str] = []
-    result: dict[str, Any] = {"events_target": events, "days": days, "data_dir": str(root)}
+    result = {} if result is None else result
+    result.update({"events_target": events, "days": days, "data_dir": str(root)})
+    save = checkpoint or (lambda: None)
 
     # 1. data: days + 1 days, the last one kept aside for the incremental step
     _say(progress, f"[bench {events:,}] generating {days + 1} days of synthetic data ...")
@@ -381,6 +390,8 @@ def bench_size(
         }
     )
 
+    save()
+
     # 3. the floor
     _say(progress, f"[bench {events:,}] floor ...")
     with rss.phase("floor"):
@@ -396,6 +407,8 @@ def bench_size(
             "events_per_second": round(fl.events / total) if total > 0 else None,
         }
     )
+
+    save()
 
     # 4. the hand-written alternative
     _say(progress, f"[bench {events:,}] pandas alternative ...")
@@ -419,6 +432,8 @@ def bench_size(
             "pandas_max_abs_diff": {"conversions": diff_conv, "value": diff_value},
         }
     )
+
+    save()
 
     # 5. exact Markov and Shapley on the journeys of this size; the peer
     _say(progress, f"[bench {events:,}] Markov and Shapley on the journeys ...")
@@ -451,6 +466,8 @@ def bench_size(
     result["peer"] = peer
     result["peer_note"] = peer_note
     del journeys, prep
+
+    save()
 
     # 6. one more day, incrementally
     _say(progress, f"[bench {events:,}] incremental: one more day ...")
@@ -486,6 +503,7 @@ def bench_size(
             "incremental_published": inc_published,
         }
     )
+    save()
     if verify_incremental:
         _say(progress, f"[bench {events:,}] full refresh to check the incremental marts ...")
         incremental_marts = mart_fingerprint(settings)
@@ -536,13 +554,30 @@ def run_bench(
     command = "attribution bench " + " ".join(f"--events {n}" for n in sizes) + f" --days {days}"
     results: list[dict[str, Any]] = []
     for n in sizes:
-        started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        res = bench_size(base, n, days, progress=progress, verify_incremental=verify_incremental)
-        res["started_at"] = started
-        res["machine"] = machine
-        res["command"] = command
+        res: dict[str, Any] = {
+            "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "complete": False,
+        }
         results.append(res)
-        write_results(target, results)
+        try:
+            bench_size(
+                base,
+                n,
+                days,
+                progress=progress,
+                verify_incremental=verify_incremental,
+                result=res,
+                checkpoint=lambda: write_results(target, results),
+            )
+        except Exception as exc:
+            res["error"] = f"{type(exc).__name__}: {exc}"
+            raise
+        else:
+            res["complete"] = True
+        finally:
+            res["machine"] = machine
+            res["command"] = command
+            write_results(target, results)
         _say(progress, f"[bench {n:,}] done; results in {target}")
     return results
 

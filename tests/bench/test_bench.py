@@ -67,6 +67,7 @@ def test_every_required_key_with_sane_values(bench) -> None:
     assert not missing, missing
     assert r["days"] == DAYS
     assert r["events_target"] == EVENTS
+    assert r["complete"] and "error" not in r
     # the generator scales people to the target; the landed lines are near it
     assert 0.5 * EVENTS <= r["events"] <= 1.5 * EVENTS
     assert set(r["stage_seconds"]) == {"ingest", "build", "gate", "publish"}

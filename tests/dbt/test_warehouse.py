@@ -170,7 +170,8 @@ def test_kpis_are_ratios_of_sums(built):
     assert row["cvr"] == pytest.approx(1 / 50)
     assert row["cps"] == pytest.approx(25 / 1)
     assert row["roas"] == pytest.approx(O1_VALUE / 25)
-    assert pd.isna(row["cpl"]) and pd.isna(row["cpi"]) and pd.isna(row["cpa"])
+    assert row["cpa"] == pytest.approx(25 / 1)  # all conversion types
+    assert pd.isna(row["cpl"]) and pd.isna(row["cpi"])  # no leads, no installs
 
 
 def test_kpis_are_null_where_the_divisor_is_zero(built):
@@ -180,7 +181,7 @@ def test_kpis_are_null_where_the_divisor_is_zero(built):
         "platform = 'tiktok_ads' and date_basis = 'conversion' and model = 'linear'",
     )
     assert tiktok["spend"] == pytest.approx(5)
-    for kpi in ("cpc", "cpm", "ctr", "cvr", "cps"):
+    for kpi in ("cpc", "cpm", "ctr", "cvr", "cps", "cpa"):
         assert pd.isna(tiktok[kpi]), kpi
     assert tiktok["roas"] == pytest.approx(0)
     direct = kpi_row(
@@ -190,8 +191,8 @@ def test_kpis_are_null_where_the_divisor_is_zero(built):
     )
     assert direct["spend"] == pytest.approx(0)
     assert direct["purchase_conversions"] == pytest.approx(1)  # O3, empty path
-    assert pd.isna(direct["roas"])
-    assert direct["cps"] == pytest.approx(0)
+    # no spend on the row: its cost per sale is unknown, not 0
+    assert pd.isna(direct["roas"]) and pd.isna(direct["cps"]) and pd.isna(direct["cpa"])
 
 
 def test_both_date_bases_hold_every_model_and_all_spend(built):
@@ -220,6 +221,15 @@ def test_both_date_bases_hold_every_model_and_all_spend(built):
     ]
     by_basis = dict(zip(first["date_basis"], first["report_date"].astype(str), strict=True))
     assert by_basis == {"conversion": "2026-03-02", "touch": "2026-03-01"}
+
+
+def test_docs_site_documents_the_published_marts(built):
+    settings, _ = built
+    page = warehouse.generate_docs(settings)
+    assert page == settings.paths.reports / "dbt-docs" / "index.html"
+    html = page.read_text(encoding="utf-8")
+    assert "fct_attributed_conversions" in html
+    assert "Share of the conversion credited to the touch by the model" in html
 
 
 def test_a_second_build_gives_identical_marts(built):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from pipelines import warehouse
 from pipelines.config import DBT_PROJECT_DIR, load_settings
+from pipelines.errors import PipelineError
 
 
 def option(args: list[str], name: str) -> str:
@@ -47,3 +50,13 @@ def test_profile_environment_comes_from_duckdb_settings(tmp_path):
     assert env["ATTRIBUTION_DUCKDB_THREADS"] == "3"
     assert env["ATTRIBUTION_DUCKDB_MEMORY_LIMIT"] == "1GB"
     assert env["ATTRIBUTION_DUCKDB_TEMP_DIRECTORY"] == str(tmp_path / "data" / "tmp" / "duckdb")
+
+
+def test_a_listed_model_without_a_dbt_model_is_refused_before_dbt_runs(tmp_path):
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        environ={"ATTRIBUTION__ATTRIBUTION__MODELS": "[first_touch, u_shaped_custom]"},
+    )
+    with pytest.raises(PipelineError, match=r"'u_shaped_custom'.*attr_<name>"):
+        warehouse.build(settings)
+    assert not settings.paths.warehouse.exists()

@@ -1,19 +1,16 @@
 {#-
     KPIs per report day x date basis x model x channel x platform x campaign, as ratios
-    of sums at that grain (null where the divisor is 0):
+    of sums at that grain, null where the divisor is 0:
     cpc = spend / clicks, cpm = 1000 x spend / impressions, ctr = clicks / impressions,
-    cvr = attributed conversions / clicks, roas = attributed value / spend, and
-    cpl, cpa, cps, cpi = spend / attributed conversions of the conversion types whose
-    `kpi` setting is that KPI (default: lead -> cpl, sign_up -> cpa, purchase -> cps,
-    install -> cpi).
+    cvr = attributed conversions / clicks, roas = attributed value / spend,
+    cpa = spend / attributed conversions (all types), and cpl, cps, cpi = spend /
+    attributed conversions of the conversion types whose `kpi` setting names them
+    (default: lead -> cpl, purchase -> cps, install -> cpi).
+    Cost KPIs (cpc, cpm, cpa, cpl, cps, cpi) are also null on rows without spend (organic
+    channels, untied touches): their cost is unknown, not zero. The formulas are
+    macros/kpi.sql kpi_ratio_columns(), shared with the weekly and monthly roll-ups.
 -#}
 {%- set types = conversion_type_names() -%}
-{%- set kpi_types = {'cpl': [], 'cpa': [], 'cps': [], 'cpi': []} -%}
-{%- for name, spec in var('conversion_types').items() -%}
-    {%- if spec.get('kpi', 'cpa') in kpi_types -%}
-        {%- do kpi_types[spec.get('kpi', 'cpa')].append(name ~ '_conversions') -%}
-    {%- endif -%}
-{%- endfor -%}
 
 with
 
@@ -42,18 +39,7 @@ final as (
         {%- for type in types %}
         {{ type }}_conversions,
         {%- endfor %}
-        {{ safe_divide('spend', 'clicks') }} as cpc,
-        {{ safe_divide('1000 * spend', 'impressions') }} as cpm,
-        {{ safe_divide('clicks', 'impressions') }} as ctr,
-        {{ safe_divide('attributed_conversions', 'clicks') }} as cvr,
-        {%- for kpi in ['cpl', 'cpa', 'cps', 'cpi'] %}
-        {%- if kpi_types[kpi] %}
-        {{ safe_divide('spend', '(' ~ (kpi_types[kpi] | join(' + ')) ~ ')') }} as {{ kpi }},
-        {%- else %}
-        cast(null as {{ type_double() }}) as {{ kpi }},
-        {%- endif %}
-        {%- endfor %}
-        {{ safe_divide('attributed_value', 'spend') }} as roas
+        {{ kpi_ratio_columns() }}
     from performance
 
 )
