@@ -6,6 +6,10 @@ path (``settings.paths.lake``) instead of joining strings of its own.
 Precedence, lowest first: built-in defaults, the YAML file, ``ATTRIBUTION__SECTION__KEY``
 environment variables, ``ATTRIBUTION_DATA_DIR``, explicit arguments (the CLI's
 ``--data-dir``).
+
+The dbt project is ``dbt_project/`` next to this package unless ``ATTRIBUTION_DBT_PROJECT_DIR``
+(or the ``dbt_project_dir`` argument) names another copy of it, e.g. a team's own fork with
+extra attribution models: ``settings.dbt_project_dir``.
 """
 
 from __future__ import annotations
@@ -249,10 +253,17 @@ class Paths:
 class Settings:
     """The resolved settings: the validated model plus resolved paths."""
 
-    def __init__(self, model: SettingsModel, config_file: Path | None, data_dir: Path):
+    def __init__(
+        self,
+        model: SettingsModel,
+        config_file: Path | None,
+        data_dir: Path,
+        dbt_project_dir: Path = DBT_PROJECT_DIR,
+    ):
         self.model = model
         self.config_file = config_file
         self.paths = Paths(data_dir)
+        self.dbt_project_dir = dbt_project_dir
 
     # Convenience accessors, so callers write settings.attribution.lookback_days.
     def __getattr__(self, name: str) -> Any:
@@ -362,12 +373,14 @@ def load_settings(
     config_file: str | Path | None = None,
     data_dir: str | Path | None = None,
     environ: dict[str, str] | None = None,
+    dbt_project_dir: str | Path | None = None,
 ) -> Settings:
     """Load and validate the settings.
 
     ``config_file`` defaults to ``$ATTRIBUTION_CONFIG`` then ``attribution.yml`` at the
     project root; ``data_dir`` defaults to ``$ATTRIBUTION_DATA_DIR`` then the file's
-    ``data_dir`` (relative to the file's folder).
+    ``data_dir`` (relative to the file's folder); ``dbt_project_dir`` defaults to
+    ``$ATTRIBUTION_DBT_PROJECT_DIR`` then the project's own ``dbt_project/``.
     """
     env = dict(os.environ if environ is None else environ)
     path = Path(config_file or env.get("ATTRIBUTION_CONFIG") or DEFAULT_CONFIG_FILE)
@@ -394,4 +407,11 @@ def load_settings(
         resolved = (
             Path.cwd() if (data_dir or env.get("ATTRIBUTION_DATA_DIR")) else base
         ) / resolved
-    return Settings(model, path if path.exists() else None, resolved.resolve())
+    project = Path(dbt_project_dir or env.get("ATTRIBUTION_DBT_PROJECT_DIR") or DBT_PROJECT_DIR)
+    project = project if project.is_absolute() else Path.cwd() / project
+    if not (project / "dbt_project.yml").is_file():
+        raise ConfigError(
+            f"{project}: no dbt_project.yml there; point ATTRIBUTION_DBT_PROJECT_DIR at a copy "
+            "of the project's dbt_project/ folder."
+        )
+    return Settings(model, path if path.exists() else None, resolved.resolve(), project.resolve())

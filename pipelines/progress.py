@@ -9,7 +9,8 @@ same step code serves the CLI, Airflow and tests. Events used by the steps:
 - ``info``   ``message=<text>``: a line worth showing
 
 Ingestion also reports ``file`` (source, day, file, outcome, rows, message) and
-``problem`` (message); ``normalise`` maps them onto the events above.
+``problem`` (message), the build ``node_done`` (name, status) and ``build_done``
+(success); ``normalise`` maps them onto the events above.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def normalise(event: str, info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         return "info", {"message": f"problem: {info.get('message')}"}
     if event == "partition":
         return "ignore", {}
+    if event == "node_done":
+        return "advance", {"step": "build", "item": f"{info.get('name')} {info.get('status')}"}
+    if event == "build_done":
+        return "done", {"step": "build", "summary": "ok" if info.get("success") else "failed"}
     return event, info
 
 

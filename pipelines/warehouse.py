@@ -1,8 +1,9 @@
 """Build the warehouse: run the dbt project (``dbt_project/``) in-process with the settings.
 
 One implementation for the CLI, the Airflow DAGs and the tests: everything goes through
-``dbt_invoke``, which hands dbt the project and profile folders, the settings as
-``--vars`` (``settings.dbt_vars()``), and target/log folders under the data dir, so
+``dbt_invoke``, which hands dbt the project and profile folders
+(``settings.dbt_project_dir``), the settings as ``--vars`` (``settings.dbt_vars()``), and
+target/log folders under the data dir, so
 several data dirs (parallel tests) never share dbt's working files. The profile
 (``dbt_project/profiles.yml``) reads the warehouse path and the DuckDB limits from
 environment variables that ``dbt_invoke`` sets around the call.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -26,7 +28,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.config import DBT_PROJECT_DIR
 from pipelines.errors import PipelineError
 
 if TYPE_CHECKING:
@@ -154,7 +155,8 @@ def dbt_args(settings: Settings, args: Sequence[str]) -> list[str]:
     args = list(args)
     if not args:
         raise ValueError("dbt_invoke needs a dbt command, e.g. ['build']")
-    common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    project = str(settings.dbt_project_dir)
+    common = ["--project-dir", project, "--profiles-dir", project]
     if args[0] in _NO_PROJECT_COMMANDS:
         return [*args, *common]
     return [
@@ -213,7 +215,7 @@ def parse(settings: Settings) -> Path:
     res = dbt_invoke(settings, ["parse"])
     if not res.success:
         raise PipelineError(
-            f"dbt parse of {DBT_PROJECT_DIR} failed: {_first_line(res.exception)}; "
+            f"dbt parse of {settings.dbt_project_dir} failed: {_first_line(res.exception)}; "
             f"fix the project (details in {log_path(settings) / 'dbt.log'})."
         )
     return manifest_path(settings)
@@ -241,7 +243,7 @@ def generate_docs(settings: Settings) -> Path:
 
 def check_attribution_models(settings: Settings) -> None:
     """Every model listed in ``attribution.models`` needs its ``attr_<name>`` dbt model."""
-    models_dir = DBT_PROJECT_DIR / "models"
+    models_dir = settings.dbt_project_dir / "models"
     present = {p.stem for p in models_dir.rglob("attr_*") if p.suffix in {".sql", ".py"}}
     missing = [m for m in settings.attribution.models if f"attr_{m}" not in present]
     if missing:
@@ -278,6 +280,13 @@ def build(
         quiet = progress is not None
     if quiet:
         args.append("--quiet")
+    inputs = inputs_fingerprint(settings)
+    if not full_refresh and _last_inputs(settings) not in (None, inputs):
+        # Channel rules, seeds or attribution settings changed since the last build:
+        # incremental tables would keep old rows computed under the old rules.
+        full_refresh = True
+        if progress is not None:
+            progress("info", message="rules or settings changed: rebuilding every table")
     if full_refresh:
         args.append("--full-refresh")
     if select:
@@ -300,6 +309,8 @@ def build(
             index=counter["n"],
         )
 
+    if progress is not None:
+        progress("start", step="build", total=None)
     started = time.monotonic()
     res = dbt_invoke(settings, args, callbacks=[on_event])
     elapsed = time.monotonic() - started
@@ -330,11 +341,37 @@ def build(
         nodes=nodes,
     )
     _write_state(settings, result)
+    if result.success:
+        _inputs_state_path(settings).write_text(inputs, encoding="utf-8")
     if progress is not None:
         progress("build_done", success=result.success, build_id=result.build_id)
     if not result.success:
         raise PipelineError(_failure_message(settings, res, result, run))
     return result
+
+
+def inputs_fingerprint(settings: Settings) -> str:
+    """A hash of what decides how history is computed: the dbt vars and the seeds.
+
+    When it differs from the last successful build's, ``build`` runs a full refresh, so
+    an edited channel rule or lookback never leaves incremental tables half old.
+    """
+    h = hashlib.sha256()
+    dbt_vars = {k: v for k, v in settings.dbt_vars().items() if k != "lake_dir"}
+    h.update(json.dumps(dbt_vars, sort_keys=True, default=str).encode())
+    for seed in sorted((Path(settings.dbt_project_dir) / "seeds").rglob("*.csv")):
+        h.update(seed.name.encode())
+        h.update(seed.read_bytes())
+    return h.hexdigest()
+
+
+def _inputs_state_path(settings: Settings) -> Path:
+    return settings.paths.state / "build_inputs.sha256"
+
+
+def _last_inputs(settings: Settings) -> str | None:
+    path = _inputs_state_path(settings)
+    return path.read_text(encoding="utf-8").strip() if path.exists() else None
 
 
 def _fallback_build_id() -> str:

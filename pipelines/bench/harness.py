@@ -285,6 +285,12 @@ def _fingerprint_diff(a: dict, b: dict) -> list[str]:
     return diffs
 
 
+def slowest_models(build: Any, n: int = 5) -> dict[str, float]:
+    """The ``n`` slowest models of a dbt build (name -> seconds), slowest first."""
+    models = sorted(build.models, key=lambda m: -m.execution_time)[:n]
+    return {m.name: round(m.execution_time, 3) for m in models}
+
+
 def resample_journeys(journeys: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
     """``n`` journeys drawn with replacement from ``journeys`` (new ids), for timing at scale."""
     codes, _ = pd.factorize(journeys["journey_id"])
@@ -366,7 +372,8 @@ def bench_size(
         notes.append(f"ingest: {len(ing.quarantined)} quarantined, {len(ing.problems)} problem(s)")
     _say(progress, f"[bench {events:,}] build ...")
     with rss.phase("build"), clock("build"):
-        warehouse.build(settings, full_refresh=True, progress=progress)
+        built = warehouse.build(settings, full_refresh=True, progress=progress)
+    result["build_slowest_models"] = slowest_models(built)
     _say(progress, f"[bench {events:,}] gate ...")
     with rss.phase("gate"), clock("gate"):
         gate = run_gate(settings, run_id=run_id, run_date=end, data_dates=dates)
@@ -476,7 +483,8 @@ def bench_size(
     with rss.phase("incremental"), clock("incremental_ingest"):
         inc = ingest(settings, dates=extra, progress=progress)
     with rss.phase("incremental_build"), clock("incremental_build"):
-        warehouse.build(settings, full_refresh=False, progress=progress)
+        built = warehouse.build(settings, full_refresh=False, progress=progress)
+    result["incremental_build_slowest_models"] = slowest_models(built)
     inc_seconds = clock.seconds["incremental_ingest"] + clock.seconds["incremental_build"]
     run_id2 = f"{run_id}-inc"
     inc_gate = run_gate(

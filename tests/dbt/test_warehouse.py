@@ -32,6 +32,9 @@ def test_build_succeeds_and_records_the_build(built):
     state = json.loads(warehouse.build_state_path(settings).read_text())
     assert state["success"] is True
     assert state["build_id"] == result.build_id != ""
+    # The inputs of this build are remembered, so a later change forces a full rebuild.
+    recorded = (settings.paths.state / "build_inputs.sha256").read_text().strip()
+    assert recorded == warehouse.inputs_fingerprint(settings)
     built_models = {m["name"] for m in state["models"]}
     assert {
         "fct_ad_spend_daily",

@@ -60,3 +60,25 @@ def test_a_listed_model_without_a_dbt_model_is_refused_before_dbt_runs(tmp_path)
     with pytest.raises(PipelineError, match=r"'u_shaped_custom'.*attr_<name>"):
         warehouse.build(settings)
     assert not settings.paths.warehouse.exists()
+
+
+def test_inputs_fingerprint_follows_settings_and_seeds(tmp_path):
+    """A changed rule or setting must force a full rebuild; an unchanged one must not."""
+    base = load_settings(data_dir=tmp_path / "data", environ={})
+    same = load_settings(data_dir=tmp_path / "other", environ={})
+    changed = load_settings(
+        data_dir=tmp_path / "data", environ={"ATTRIBUTION__ATTRIBUTION__LOOKBACK_DAYS": "7"}
+    )
+    assert warehouse.inputs_fingerprint(base) == warehouse.inputs_fingerprint(same)
+    assert warehouse.inputs_fingerprint(base) != warehouse.inputs_fingerprint(changed)
+
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(DBT_PROJECT_DIR / "seeds", project / "seeds")
+    shutil.copy(DBT_PROJECT_DIR / "dbt_project.yml", project / "dbt_project.yml")
+    copy = load_settings(data_dir=tmp_path / "data", dbt_project_dir=project, environ={})
+    assert warehouse.inputs_fingerprint(copy) == warehouse.inputs_fingerprint(base)
+    rules = project / "seeds" / "channel_rules.csv"
+    rules.write_text(rules.read_text() + "1,Connected TV,ctv,,,,,connected tv\n")
+    assert warehouse.inputs_fingerprint(copy) != warehouse.inputs_fingerprint(base)

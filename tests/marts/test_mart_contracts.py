@@ -8,6 +8,9 @@ import pytest
 
 from pipelines import warehouse
 
+# one build of the marts lake (conftest.built) serves every module: keep them on one worker
+pytestmark = pytest.mark.xdist_group("kpi_marts")
+
 NEW_MARTS = (
     "mart_platform_reconciliation",
     "mart_model_comparison",

@@ -9,6 +9,9 @@ import pytest
 from marts_lake import iso
 from tiny_lake import query
 
+# one build of the marts lake (conftest.built) serves every module: keep them on one worker
+pytestmark = pytest.mark.xdist_group("kpi_marts")
+
 
 def creative(settings, ad_id: str) -> pd.DataFrame:
     return query(

@@ -7,6 +7,9 @@ import pytest
 from marts_lake import iso
 from tiny_lake import query
 
+# one build of the marts lake (conftest.built) serves every module: keep them on one worker
+pytestmark = pytest.mark.xdist_group("kpi_marts")
+
 META_M1 = "platform = 'meta_ads' and campaign_id = 'M1'"
 SLICE = "date_basis = 'conversion' and model = 'last_touch'"
 
@@ -34,9 +37,10 @@ def test_weekly_kpis_are_ratios_of_the_weeks_sums(built):
     assert week["cpm"] == pytest.approx(1000 * 40 / 1100)  # 36.36
     assert week["cvr"] == pytest.approx(1 / 15)
     assert week["cps"] == pytest.approx(40 / 1)
+    assert week["cpa"] == pytest.approx(40 / 1)  # all conversion types
     assert week["roas"] == pytest.approx(60 / 40)  # 1.5
-    # no lead, sign-up or install: zero divisors give null
-    for kpi in ("cpl", "cpa", "cpi"):
+    # no lead or install: zero divisors give null
+    for kpi in ("cpl", "cpi"):
         assert pd.isna(week[kpi]), kpi
 
     # The daily ratios differ from day to day, so their mean is another number:
@@ -105,6 +109,6 @@ def test_a_zero_divisor_in_a_rollup_is_null(built):
     )
     assert march["spend"] == 0
     assert march["purchase_conversions"] == pytest.approx(2)  # p1's third order and r1
-    for kpi in ("cpc", "cpm", "ctr", "cvr", "roas"):
+    # zero clicks, impressions, spend: null; cost per sale unknown without spend: null
+    for kpi in ("cpc", "cpm", "ctr", "cvr", "roas", "cps", "cpa"):
         assert pd.isna(march[kpi]), kpi
-    assert march["cps"] == pytest.approx(0)

@@ -7,6 +7,9 @@ import pytest
 from marts_lake import iso
 from tiny_lake import enabled_models, query
 
+# one build of the marts lake (conftest.built) serves every module: keep them on one worker
+pytestmark = pytest.mark.xdist_group("kpi_marts")
+
 
 def reconciliation(settings, where: str) -> pd.DataFrame:
     return query(settings, f"select * from mart_platform_reconciliation where {where}")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from marts_lake import iso
 from tiny_lake import query
 
 from pipelines import warehouse
+
+# one build of the marts lake (conftest.built) serves every module: keep them on one worker
+pytestmark = pytest.mark.xdist_group("kpi_marts")
 
 
 def test_semantic_manifest_has_models_metrics_and_a_time_spine(built):

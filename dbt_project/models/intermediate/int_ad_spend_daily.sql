@@ -7,7 +7,9 @@
       netted, per day x publisher (the publisher is the campaign and the ad group);
     - AppsFlyer cost of installs whose media source is not an ad platform we ingest (the
       platform's own spend already holds the others: adding them would count twice).
-    The channel of a spend row comes from the platform_channels seed.
+    The channel of a spend row comes from the channel rules (seed channel_rules) applied to
+    the platform's default source and medium (seed platform_channels) and the campaign
+    name, falling back to the platform's channel in that seed.
 -#}
 
 with
@@ -196,15 +198,45 @@ unioned as (
 
 ),
 
+campaign_rule_input as (
+
+    -- Each campaign is classified by the same channel rules as the touches it buys: the
+    -- platform's default source and medium plus the campaign's own name (so a Google
+    -- "Shopping" campaign is Paid Shopping on both sides of the join).
+    select distinct
+        {{ dbt.concat(["unioned.platform", "'|'", "coalesce(unioned.campaign_name, '')"]) }} as campaign_key,
+        lower(platform_channels.default_source) as source,
+        lower(platform_channels.default_medium) as medium,
+        lower(unioned.campaign_name) as campaign,
+        cast(null as {{ dbt.type_string() }}) as click_id_type
+    from unioned
+    inner join platform_channels
+        on unioned.platform = platform_channels.platform
+
+),
+
+campaign_channels as (
+
+    {{ classify_channels('campaign_rule_input', 'campaign_key') }}
+
+),
+
 converted as (
 
     select
         unioned.*,
-        coalesce(platform_channels.channel, 'Unassigned') as channel,
+        coalesce(
+            nullif(campaign_channels.channel, 'Unassigned'),
+            platform_channels.channel,
+            'Unassigned'
+        ) as channel,
         fx_rates.rate_to_reporting as fx_rate
     from unioned
     left join platform_channels
         on unioned.platform = platform_channels.platform
+    left join campaign_channels
+        on {{ dbt.concat(["unioned.platform", "'|'", "coalesce(unioned.campaign_name, '')"]) }}
+        = campaign_channels.campaign_key
     left join fx_rates
         on unioned.account_currency = fx_rates.currency
         and unioned.spend_date = fx_rates.rate_date
