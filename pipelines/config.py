@@ -91,6 +91,7 @@ class Attribution(_Model):
     path_transform: str = "exposure"
     markov_order: int = Field(1, ge=1, le=4)
     view_through: bool = False
+    view_through_events: tuple[str, ...] = ("Ad Impression", "Impression")
 
     @field_validator("models")
     @classmethod
@@ -152,6 +153,20 @@ class DuckDBSettings(_Model):
     temp_directory: str | None = None
 
 
+class Warehouse(_Model):
+    """Which dbt target builds the warehouse (dbt_project/profiles.yml): ``duckdb`` (the
+    default, embedded) or ``spark`` (dbt-spark in-process; run inside .venv-spark)."""
+
+    target: str = "duckdb"
+
+    @field_validator("target")
+    @classmethod
+    def _target_name(cls, v: str) -> str:
+        if not v.isidentifier():
+            raise ValueError(f"warehouse.target {v!r} is not a dbt target name of profiles.yml")
+        return v
+
+
 class Creative(_Model):
     fatigue_drop: float = Field(0.30, gt=0, lt=1)
     fatigue_min_impressions: int = 1000
@@ -182,6 +197,7 @@ class SettingsModel(_Model):
     quality: Quality = Quality()
     publish: Publish = Publish()
     duckdb: DuckDBSettings = DuckDBSettings()
+    warehouse: Warehouse = Warehouse()
     creative: Creative = Creative()
     targets: tuple[Target, ...] = ()
 
@@ -249,6 +265,11 @@ class Paths:
     def tmp(self) -> Path:
         return self.data_dir / "tmp"
 
+    @property
+    def spark(self) -> Path:
+        """The Spark target's catalog: table files (``warehouse/``) and Derby metastore."""
+        return self.data_dir / "spark"
+
 
 class Settings:
     """The resolved settings: the validated model plus resolved paths."""
@@ -315,6 +336,7 @@ class Settings:
             "path_transform": a.path_transform,
             "markov_order": a.markov_order,
             "view_through": a.view_through,
+            "view_through_events": list(a.view_through_events),
             "conversion_types": {
                 name: {"events": list(ct.events), "kpi": ct.kpi, "has_value": ct.has_value}
                 for name, ct in self.model.conversion_types.items()

@@ -132,6 +132,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "ATTRIBUTION_DUCKDB_THREADS": str(duck["threads"]),
         "ATTRIBUTION_DUCKDB_MEMORY_LIMIT": str(duck["memory_limit"]),
         "ATTRIBUTION_DUCKDB_TEMP_DIRECTORY": str(duck["temp_directory"]),
+        "ATTRIBUTION_SPARK_WAREHOUSE_DIR": str(settings.paths.spark / "warehouse"),
+        "ATTRIBUTION_SPARK_METASTORE_DIR": str(settings.paths.spark / "metastore_db"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 
@@ -162,6 +164,8 @@ def dbt_args(settings: Settings, args: Sequence[str]) -> list[str]:
     return [
         *args,
         *common,
+        "--target",
+        settings.warehouse.target,
         "--target-path",
         str(target_path(settings)),
         "--log-path",

@@ -6,6 +6,8 @@
     the fact table when <model> is listed in var('attribution_models') (the settings'
     attribution.models). Adding a model = adding one file (and listing its name in the
     settings); fct_attributed_conversions and the marts pick it up with no other edit.
+    A model tagged `view_through` reads int_conversion_paths_view_through (click and
+    view touches) instead of int_conversion_paths; the fact table joins it to those paths.
 
     dbt resolves dependencies while parsing, before the graph exists, so the references
     are declared from the var at parse time; at execution the graph decides which of
@@ -54,6 +56,23 @@
 {%- endmacro %}
 
 
+{% macro uses_view_touches_model(name) -%}
+    {#-
+        True when the model asks for view-through touches (tag `view_through`): it reads
+        int_conversion_paths_view_through, and its fact rows join those paths.
+    -#}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.name == 'attr_' ~ name -%}
+            {{ return('view_through' in node.tags) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+
 {% macro attribution_model_refs() -%}
     {#- Declares the dependencies; renders one SQL comment line per model. -#}
     {%- for name in var('attribution_models') %}
@@ -86,12 +105,13 @@
 
 
 {% macro attribution_model_names_relation() -%}
-    {#- One row per enabled model: `model`, `model_order`, `is_path_local`. -#}
+    {#- One row per enabled model: `model`, `model_order`, `is_path_local`, `uses_view_touches`. -#}
     {%- for name in enabled_attribution_models() %}
     select
         cast({{ sql_string(name) }} as {{ dbt.type_string() }}) as model,
         {{ loop.index }} as model_order,
-        {{ 'true' if is_path_local_model(name) else 'false' }} as is_path_local
+        {{ 'true' if is_path_local_model(name) else 'false' }} as is_path_local,
+        {{ 'true' if uses_view_touches_model(name) else 'false' }} as uses_view_touches
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}

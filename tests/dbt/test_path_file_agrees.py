@@ -129,7 +129,7 @@ def compared(tmp_path_factory):
 
 
 def test_the_pipeline_sees_the_file_journeys(compared):
-    records, from_file, from_pipeline, nulls = compared
+    records, _, from_pipeline, nulls = compared
     assert nulls == records["total_null"].sum()
     for model in ("first_touch", "markov"):
         totals = from_pipeline.loc[model, "attributed_conversions"].sum()

@@ -14,13 +14,19 @@
     channel; the campaign from utm_id, then utm_campaign, against campaign ids and names
     in the spend; the ad from utm_content against ad ids and names of that campaign.
     Untied touches keep their channel (is_tied_to_campaign = false).
+
+    Impression events (var('view_through_events')) are left out: they are view touches,
+    int_view_touches, used only by the models that ask for them.
 -#}
 
 with
 
 events as (
 
+    -- first-party impressions (var view_through_events) are never clicks or session
+    -- starts, even with campaign parameters: they are view touches (int_view_touches)
     select * from {{ ref('int_events_identified') }}
+    where coalesce(event_name, '') not in ({{ string_list(var('view_through_events')) }})
 
 ),
 

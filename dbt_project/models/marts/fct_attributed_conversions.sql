@@ -19,6 +19,10 @@
     all paths (Markov, Shapley) are recomputed in full, and so is a model newly enabled;
     rows of a model no longer enabled are deleted. Rows are replaced per
     (conversion_date, model).
+
+    Models tagged view_through (option attribution.view_through) are joined to
+    int_conversion_paths_view_through, whose view touches are labelled touch_type =
+    'view'; every other model sees click paths only.
 -#}
 {{ attribution_model_refs() }}
 
@@ -26,7 +30,23 @@ with
 
 paths as (
 
-    select * from {{ ref('int_conversion_paths') }}
+    -- click paths for every model; paths with view touches for models tagged view_through
+    select
+        *,
+        false as is_view_through_path
+    from {{ ref('int_conversion_paths') }}
+
+    union all
+
+    select
+        *,
+        true as is_view_through_path
+    from {{ ref('int_conversion_paths_view_through') }}
+    where exists (
+        select 1
+        from ({{ attribution_model_names_relation() }}) as enabled_models
+        where enabled_models.uses_view_touches
+    )
 
 ),
 
@@ -64,6 +84,7 @@ joined as (
         paths.touchpoint_id,
         paths.touched_at,
         paths.touch_date,
+        paths.touch_type,
         paths.channel,
         paths.platform,
         paths.campaign_id,
@@ -78,11 +99,12 @@ joined as (
         models.is_path_local,
         conversions.last_refund_at
     from credits
+    inner join models
+        on credits.model = models.model
     inner join paths
         on credits.conversion_id = paths.conversion_id
         and coalesce(credits.touchpoint_id, '') = coalesce(paths.touchpoint_id, '')
-    inner join models
-        on credits.model = models.model
+        and models.uses_view_touches = paths.is_view_through_path
     inner join conversions
         on paths.conversion_id = conversions.conversion_id
 
@@ -158,6 +180,7 @@ final as (
         is_tied_to_campaign,
         touch_position,
         path_length,
+        touch_type,
         cast(credit as {{ type_double() }}) as credit,
         cast(value_credit as {{ type_double() }}) as value_credit,
         cast(attributed_value as {{ type_double() }}) as attributed_value
