@@ -457,6 +457,30 @@ def report(ctx: typer.Context) -> None:
     console.print(f"wrote {path}")
 
 
+@app.command()
+@_guard
+def bench(
+    ctx: typer.Context,
+    events: Annotated[
+        list[int] | None, typer.Option("--events", help="Events per size (repeatable).")
+    ] = None,
+    days: Annotated[int, typer.Option(help="Days of history per size.")] = 60,
+    out: Annotated[Path | None, typer.Option("--out", help="JSON results file.")] = None,
+) -> None:
+    """Benchmark the pipeline against the floor, pandas and a peer (writes JSON)."""
+    from pipelines.bench import format_bench_table, run_bench
+    from pipelines.progress import PlainProgress
+
+    settings = _settings(ctx)
+    os.environ.setdefault(settings.privacy.salt_env, DEMO_SALT)
+    results = run_bench(
+        settings, events or [1_000_000], days=days, out=out, progress=PlainProgress()
+    )
+    console.print(format_bench_table(results), highlight=False)
+    target = out or settings.paths.reports / "bench.json"
+    console.print(f"results in {target}")
+
+
 def main() -> None:
     try:
         app()

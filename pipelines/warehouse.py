@@ -132,8 +132,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "ATTRIBUTION_DUCKDB_THREADS": str(duck["threads"]),
         "ATTRIBUTION_DUCKDB_MEMORY_LIMIT": str(duck["memory_limit"]),
         "ATTRIBUTION_DUCKDB_TEMP_DIRECTORY": str(duck["temp_directory"]),
-        "ATTRIBUTION_SPARK_WAREHOUSE_DIR": str(settings.paths.spark / "warehouse"),
-        "ATTRIBUTION_SPARK_METASTORE_DIR": str(settings.paths.spark / "metastore_db"),
+        "ATTRIBUTION_SPARK_DIR": str(settings.paths.spark),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 

@@ -8,7 +8,8 @@ For each size (a number of first-party events over ``days`` days), in one data d
    keep the last one aside for the incremental step.
 2. Run the pipeline's steps, each timed, through the same functions the CLI calls:
    ``ingest``, ``warehouse.build``, ``quality.gate.run_gate``, ``publish.publish``; the
-   peak resident memory of the process and its children is sampled meanwhile.
+   peak resident memory of the process and its children is sampled meanwhile, and the
+   slowest dbt models of each build are recorded (``build_slowest_models``).
 3. The floor (``floor.py``): DuckDB reading the landed event files once and grouping
    them by person; ``ratio_to_floor`` = total / floor, ``build_ratio_to_floor`` = build /
    floor.
@@ -408,10 +409,10 @@ def bench_size(
             "events": fl.events,
             "event_files": fl.files,
             "people_anonymous_ids": fl.people,
-            "floor_seconds": _r(fl.seconds),
+            "floor_seconds": _r(fl.seconds, 4),
             "ratio_to_floor": _r(total / fl.seconds, 2),
             "build_ratio_to_floor": _r(clock.seconds["build"] / fl.seconds, 2),
-            "events_per_second": round(fl.events / total) if total > 0 else None,
+            "events_per_second": round(fl.events / total, 1) if total > 0 else None,
         }
     )
 

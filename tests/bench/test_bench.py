@@ -76,11 +76,13 @@ def test_every_required_key_with_sane_values(bench) -> None:
     for key in ("floor_seconds", "pandas_seconds", "incremental_seconds", "markov_seconds"):
         assert r[key] > 0, key
     assert r["shapley_seconds"] > 0
-    assert r["ratio_to_floor"] == pytest.approx(r["total_seconds"] / r["floor_seconds"], rel=0.01)
+    assert r["ratio_to_floor"] == pytest.approx(r["total_seconds"] / r["floor_seconds"], rel=0.02)
     assert r["build_ratio_to_floor"] == pytest.approx(
-        r["stage_seconds"]["build"] / r["floor_seconds"], rel=0.01
+        r["stage_seconds"]["build"] / r["floor_seconds"], rel=0.02
     )
-    assert r["events_per_second"] == pytest.approx(r["events"] / r["total_seconds"], rel=0.01)
+    assert r["events_per_second"] == pytest.approx(
+        r["events"] / r["total_seconds"], rel=0.01, abs=0.1
+    )
     assert 10 < r["peak_rss_mb"] < 64_000
     assert r["journeys"] > 0
     assert 0 < r["distinct_paths"] <= r["journeys"]
