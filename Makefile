@@ -36,10 +36,9 @@ test: setup ## the whole suite: unit, sources, dbt, quality, publish, DAGs, Airf
 test-fast: setup ## everything but the slow Airflow end-to-end run
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m "not airflow"
 
-lint: setup ## ruff (with AIR rules) and sqlfluff
+lint: setup ## ruff (with the AIR rules)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	cd dbt_project && ../$(BIN)/sqlfluff lint models macros tests --processes 2
 
 format: setup ## apply ruff formatting
 	$(BIN)/ruff check --fix .

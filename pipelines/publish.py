@@ -321,12 +321,33 @@ def _swap_in(settings: Settings, version: str) -> None:
     _fsync_dir(published)
 
 
+def _went_live(settings: Settings, current: str | None) -> set[str] | None:
+    """Versions the publication log records as swapped in (published or rolled back to),
+    plus the current one; None when the log records none (history unknown).
+
+    A publish killed after writing ``versions/<version>/`` but before the swap leaves a
+    complete folder that readers never saw; it is kept but is not a rollback target.
+    """
+    live = {
+        e["version"]
+        for e in plog.read_entries(settings)
+        if e.get("version") and e.get("result") in (plog.PUBLISHED, plog.ROLLED_BACK)
+    }
+    if not live:
+        return None
+    return live | {current} if current else live
+
+
 def list_versions(settings: Settings) -> list[dict[str, Any]]:
-    """Kept publications, oldest first: ``{version, path, current, tables}``."""
+    """Kept publications, oldest first: ``{version, path, current, published, tables}``.
+
+    ``published`` is False for a version an interrupted publish wrote but never swapped in.
+    """
     folder = settings.paths.published_versions
     if not folder.is_dir():
         return []
     current = current_version(settings)
+    live = _went_live(settings, current)
     out = []
     for p in sorted(folder.iterdir()):
         if TMP_MARK in p.name or not (p / "marts.duckdb").exists():
@@ -335,7 +356,13 @@ def list_versions(settings: Settings) -> list[dict[str, Any]]:
             sorted(x.name for x in (p / "parquet").iterdir()) if (p / "parquet").is_dir() else []
         )
         out.append(
-            {"version": p.name, "path": str(p), "current": p.name == current, "tables": tables}
+            {
+                "version": p.name,
+                "path": str(p),
+                "current": p.name == current,
+                "published": live is None or p.name in live,
+                "tables": tables,
+            }
         )
     return out
 
@@ -360,14 +387,21 @@ def current_version(settings: Settings) -> str | None:
 def rollback(settings: Settings, version: str | None = None) -> str:
     """Make an earlier publication current again (the previous one, or ``version``).
 
-    Returns the version now current. Raises ``PipelineError`` if there is none to go to.
+    The previous one is the newest kept version older than the current one that was
+    published (not one an interrupted publish wrote but never swapped in). Returns the
+    version now current. Raises ``PipelineError`` if there is none to go to.
     """
     with _publish_lock(settings):
         clean_leftovers(settings)
-        versions = [v["version"] for v in list_versions(settings)]
+        kept = list_versions(settings)
+        versions = [v["version"] for v in kept]
         current = current_version(settings)
         if version is None:
-            older = [v for v in versions if current is None or v < current]
+            older = [
+                v["version"]
+                for v in kept
+                if v["published"] and (current is None or v["version"] < current)
+            ]
             if not older:
                 raise PipelineError(
                     f"{settings.paths.published_versions}: no publication older than {current} "

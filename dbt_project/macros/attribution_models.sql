@@ -118,6 +118,29 @@
 
 
 {% macro delete_disabled_attribution_models() -%}
+    {{ return(adapter.dispatch('delete_disabled_attribution_models', 'attribution')()) }}
+{%- endmacro %}
+
+{% macro spark__delete_disabled_attribution_models() -%}
+    {#- Spark (Parquet, partitioned by conversion_date and model): drop the partitions of
+        models no longer enabled; Parquet tables take no DELETE. -#}
+    {%- set dropped = [] -%}
+    {%- if execute and is_incremental() -%}
+        {%- set enabled = enabled_attribution_models() -%}
+        {%- for row in run_query('select distinct model from ' ~ this) -%}
+            {%- if row[0] not in enabled -%}
+                {%- do dropped.append('partition (model = ' ~ sql_string(row[0]) ~ ')') -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if dropped -%}
+        alter table {{ this }} drop if exists {{ dropped | join(', ') }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__delete_disabled_attribution_models() -%}
     {#- Incremental pre-hook: drop the rows of models no longer enabled. -#}
     {%- if execute and is_incremental() -%}
         {%- set names = enabled_attribution_models() -%}

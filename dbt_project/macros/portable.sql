@@ -133,3 +133,26 @@
 {% macro default__type_double() -%}
     double
 {%- endmacro %}
+
+
+{#
+    Spark's reading of the contract data types (dbt renders the declared type of every
+    contract column through dbt.cast when it checks a contract): the yml files name DuckDB
+    types, and Spark SQL has no unbounded `varchar` / `text`, nor `timestamp with time
+    zone` (its `timestamp` is one). The other names (bigint, integer, double, date,
+    boolean, timestamp) mean the same on both.
+#}
+{% macro spark__cast(field, type) -%}
+    cast({{ field }} as {{ spark_type_name(type) }})
+{%- endmacro %}
+
+{% macro spark_type_name(type) -%}
+    {%- set name = type | string | trim | lower -%}
+    {%- if name in ['varchar', 'text', 'char', 'bpchar', 'string'] -%}
+        string
+    {%- elif name in ['timestamp with time zone', 'timestamptz'] -%}
+        timestamp
+    {%- else -%}
+        {{ type }}
+    {%- endif -%}
+{%- endmacro %}

@@ -358,6 +358,32 @@ def credit_sums(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     return con.execute(sql).df()
 
 
+def attribution_credit_sums(
+    con: duckdb.DuckDBPyConnection, settings: Settings
+) -> pd.DataFrame | None:
+    """Per attribution table, conversion and model: the sum of credits in ``attr_<model>``.
+
+    The attribution tables (one per configured model) are what the facts are built from;
+    checking them too names the model table at fault. None when none of them exists.
+    """
+    parts = []
+    for model in settings.attribution.models:
+        name = f"attr_{model}"
+        qualified = resolve_table(con, name)
+        if qualified is None or not {"conversion_id", "model", "credit"} <= _columns(
+            con, qualified
+        ):
+            continue
+        parts.append(
+            f"select '{name}' as table_name, conversion_id, model, count(*) as touchpoints, "
+            f"sum(credit) as credit_sum from {qualified} group by conversion_id, model"
+        )
+    if not parts:
+        return None
+    sql = " union all ".join(parts) + " order by table_name, model, conversion_id"
+    return con.execute(sql).df()
+
+
 def conversion_totals(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.DataFrame | None:
     """Per model: attributed conversions and value against the conversions' count and value.
 

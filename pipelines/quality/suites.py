@@ -6,7 +6,8 @@ Suites: ``lake.<table>`` (grain, values, currency codes), ``lake.<table>.files``
 (canonical columns), ``lake.<table>.freshness``, ``lake.<table>.volume``,
 ``lake.fx_coverage``, ``warehouse.contract`` (fixed columns and types of the published
 marts), ``warehouse.intermediate_contract``, ``int.<table>``, ``mart.<name>``, and the
-reconciliations ``reconcile.spend``, ``reconcile.credits``, ``reconcile.conversion_totals``,
+reconciliations ``reconcile.spend``, ``reconcile.credits`` (the facts),
+``reconcile.attribution_credits`` (each ``attr_<model>`` table), ``reconcile.conversion_totals``,
 ``reconcile.conversion_counts``.
 
 Severity: ``critical`` (reported as ``error``) blocks publication; ``warning`` is reported.
@@ -349,6 +350,17 @@ def reconciliation_checks(con: duckdb.DuckDBPyConnection, settings: Settings) ->
                 "fct_attributed_conversions",
                 credits,
                 [ex.ExpectCreditsSumToOne(severity=ERROR)],
+            )
+        )
+    attr_credits = frames.attribution_credit_sums(con, settings)
+    if attr_credits is not None and len(attr_credits):
+        checks.append(
+            Check(
+                "reconcile.attribution_credits",
+                "attribution",
+                attr_credits,
+                [ex.ExpectCreditsSumToOne(severity=ERROR)],
+                split_by="table_name",
             )
         )
     totals = frames.conversion_totals(con, settings)

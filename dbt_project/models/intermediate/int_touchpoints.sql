@@ -113,22 +113,45 @@ touch_events as (
 
 ),
 
+-- Rules are matched against the few distinct values, never against every touch: a
+-- regex join of every touch with every rule dominated the build on big event logs.
+click_id_types as (
+
+    select distinct click_id_type
+    from touch_events
+    where click_id is not null and click_id_type is not null
+
+),
+
+click_type_platforms as (
+
+    select
+        click_id_types.click_id_type,
+        platform_channels.platform as click_platform,
+        platform_channels.default_source,
+        platform_channels.default_medium
+    from click_id_types
+    inner join platform_channels
+        on platform_channels.click_id_type_regex is not null
+        and {{ regex_match('click_id_types.click_id_type', 'platform_channels.click_id_type_regex') }}
+    qualify row_number() over (
+        partition by click_id_types.click_id_type
+        order by platform_channels.platform
+    ) = 1
+
+),
+
 click_platforms as (
 
     select
         touch_events.event_id,
-        platform_channels.platform as click_platform,
-        platform_channels.default_source,
-        platform_channels.default_medium
+        click_type_platforms.click_platform,
+        click_type_platforms.default_source,
+        click_type_platforms.default_medium
     from touch_events
-    inner join platform_channels
-        on platform_channels.click_id_type_regex is not null
-        and {{ regex_match('touch_events.click_id_type', 'platform_channels.click_id_type_regex') }}
+    inner join click_type_platforms
+        on touch_events.click_id_type = click_type_platforms.click_id_type
     where touch_events.click_id is not null
-    qualify row_number() over (
-        partition by touch_events.event_id
-        order by platform_channels.platform
-    ) = 1
 
 ),
 
@@ -169,37 +192,66 @@ resolved as (
 
 ),
 
+resolved_keyed as (
+
+    select
+        resolved.*,
+        {{ dbt.concat([
+            "coalesce(resolved.source, '')", "'|'",
+            "coalesce(resolved.medium, '')", "'|'",
+            "coalesce(resolved.campaign, '')", "'|'",
+            "coalesce(resolved.click_id_type, '')",
+        ]) }} as rule_input_key
+    from resolved
+
+),
+
+rule_inputs as (
+
+    select distinct rule_input_key, source, medium, campaign, click_id_type
+    from resolved_keyed
+
+),
+
 channels as (
 
-    {{ classify_channels('resolved', 'event_id') }}
+    {{ classify_channels('rule_inputs', 'rule_input_key') }}
 
 ),
 
 classified as (
 
     select
-        resolved.*,
+        resolved_keyed.*,
         channels.channel,
         channels.channel_rule_priority
-    from resolved
+    from resolved_keyed
     inner join channels
-        on resolved.event_id = channels.event_id
+        on resolved_keyed.rule_input_key = channels.rule_input_key
+
+),
+
+source_channels as (
+
+    select distinct source, channel
+    from classified
+    where click_platform is null and source is not null
 
 ),
 
 source_platforms as (
 
     select
-        classified.event_id,
+        source_channels.source,
+        source_channels.channel,
         platform_channels.platform as source_platform
-    from classified
+    from source_channels
     inner join platform_channels
         on platform_channels.source_regex is not null
-        and platform_channels.channel = classified.channel
-        and {{ regex_match('classified.source', 'platform_channels.source_regex') }}
-    where classified.click_platform is null
+        and platform_channels.channel = source_channels.channel
+        and {{ regex_match('source_channels.source', 'platform_channels.source_regex') }}
     qualify row_number() over (
-        partition by classified.event_id
+        partition by source_channels.source, source_channels.channel
         order by platform_channels.platform
     ) = 1
 
@@ -212,7 +264,9 @@ with_platform as (
         coalesce(classified.click_platform, source_platforms.source_platform) as inferred_platform
     from classified
     left join source_platforms
-        on classified.event_id = source_platforms.event_id
+        on classified.click_platform is null
+        and classified.source = source_platforms.source
+        and classified.channel = source_platforms.channel
 
 ),
 
@@ -226,35 +280,63 @@ campaigns as (
 
 ),
 
-campaign_matches as (
+-- One equi-join per tie method (an OR join would compare every touch with every
+-- campaign); the best method wins per touch.
+campaign_candidates as (
 
     select
         with_platform.event_id,
         campaigns.platform,
         campaigns.campaign_id,
-        case
-            when with_platform.utm_id = campaigns.campaign_id then 'utm_id'
-            when with_platform.utm_campaign = campaigns.campaign_id then 'utm_campaign_id'
-            else 'utm_campaign_name'
-        end as tie_method
+        1 as tie_rank,
+        'utm_id' as tie_method
     from with_platform
     inner join campaigns
-        on (
-            with_platform.utm_id = campaigns.campaign_id
-            or with_platform.utm_campaign = campaigns.campaign_id
-            or lower(with_platform.utm_campaign) = campaigns.campaign_name_lower
-        )
-        and (with_platform.inferred_platform is null or with_platform.inferred_platform = campaigns.platform)
+        on with_platform.utm_id = campaigns.campaign_id
+    where with_platform.inferred_platform is null
+        or with_platform.inferred_platform = campaigns.platform
+
+    union all
+
+    select
+        with_platform.event_id,
+        campaigns.platform,
+        campaigns.campaign_id,
+        2 as tie_rank,
+        'utm_campaign_id' as tie_method
+    from with_platform
+    inner join campaigns
+        on with_platform.utm_campaign = campaigns.campaign_id
+    where with_platform.inferred_platform is null
+        or with_platform.inferred_platform = campaigns.platform
+
+    union all
+
+    select
+        with_platform.event_id,
+        campaigns.platform,
+        campaigns.campaign_id,
+        3 as tie_rank,
+        'utm_campaign_name' as tie_method
+    from with_platform
+    inner join campaigns
+        on lower(with_platform.utm_campaign) = campaigns.campaign_name_lower
+    where with_platform.inferred_platform is null
+        or with_platform.inferred_platform = campaigns.platform
+
+),
+
+campaign_matches as (
+
+    select
+        event_id,
+        platform,
+        campaign_id,
+        tie_method
+    from campaign_candidates
     qualify row_number() over (
-        partition by with_platform.event_id
-        order by
-            case
-                when with_platform.utm_id = campaigns.campaign_id then 1
-                when with_platform.utm_campaign = campaigns.campaign_id then 2
-                else 3
-            end,
-            campaigns.platform,
-            campaigns.campaign_id
+        partition by event_id
+        order by tie_rank, platform, campaign_id
     ) = 1
 
 ),

@@ -1,9 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['spend_date'],
         on_schema_change='fail',
+        **replace_slices_by(['spend_date']),
     )
 }}
 {#-

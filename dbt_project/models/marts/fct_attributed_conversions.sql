@@ -1,10 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['conversion_date', 'model'],
         on_schema_change='fail',
         pre_hook="{{ delete_disabled_attribution_models() }}",
+        **replace_slices_by(['conversion_date', 'model']),
     )
 }}
 {#-
