@@ -429,9 +429,12 @@ def load_settings(
         resolved = (
             Path.cwd() if (data_dir or env.get("ATTRIBUTION_DATA_DIR")) else base
         ) / resolved
-    project = Path(dbt_project_dir or env.get("ATTRIBUTION_DBT_PROJECT_DIR") or DBT_PROJECT_DIR)
+    chosen_project = dbt_project_dir or env.get("ATTRIBUTION_DBT_PROJECT_DIR")
+    project = Path(chosen_project or DBT_PROJECT_DIR)
     project = project if project.is_absolute() else Path.cwd() / project
-    if not (project / "dbt_project.yml").is_file():
+    # Only a project named explicitly is checked here; the default one is checked by the
+    # steps that run dbt (settings are also loaded where no dbt project is needed).
+    if chosen_project and not (project / "dbt_project.yml").is_file():
         raise ConfigError(
             f"{project}: no dbt_project.yml there; point ATTRIBUTION_DBT_PROJECT_DIR at a copy "
             "of the project's dbt_project/ folder."

@@ -258,6 +258,120 @@ def check_attribution_models(settings: Settings) -> None:
         )
 
 
+# Models computed in Python by pipelines.attribution.outcomes (tag in_python): dbt Python
+# models on DuckDB; on targets without Python models, computed here between two dbt
+# invocations and loaded through the adapter (load_python_result).
+IN_PYTHON_TAG = "in_python"
+PYTHON_MODELS_TARGETS = {"duckdb"}
+
+
+def runs_python_models(settings: Settings) -> bool:
+    """True when the target runs the in_python dbt Python models itself (DuckDB)."""
+    return settings.warehouse.target in PYTHON_MODELS_TARGETS
+
+
+def query_model(settings: Settings, model: str, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows of ``columns`` of a built dbt model, read through dbt (any target)."""
+    sql = f"select {', '.join(columns)} from {{{{ ref('{model}') }}}}"
+    res = dbt_invoke(settings, ["show", "--inline", sql, "--limit", "-1", "--quiet"])
+    if not res.success or res.result is None or not res.result.results:
+        raise PipelineError(
+            f"reading {model} through dbt failed: {_first_line(res.exception)}; build it "
+            f"first (details in {log_path(settings) / 'dbt.log'})."
+        )
+    table = res.result.results[0].agate_table
+    return [tuple(row.values()) for row in table.rows]
+
+
+def load_model_table(settings: Settings, model: str, frame: Any, types: dict[str, str]) -> None:
+    """Replace the table of dbt model ``model`` by ``frame`` (through the adapter, any target).
+
+    ``types`` maps each column to ``string``, ``bigint`` or ``double``; doubles travel as
+    17-significant-digit literals, so they arrive bit for bit.
+    """
+    columns = list(types)
+    rows = []
+    for record in frame[columns].itertuples(index=False, name=None):
+        row: list[Any] = []
+        for value, column in zip(record, columns, strict=True):
+            kind = types[column]
+            if value is None or (kind != "string" and value != value):  # NaN
+                row.append(None)
+            elif kind == "string":
+                row.append(str(value))
+            elif kind == "bigint":
+                row.append(str(int(value)))
+            else:
+                row.append(f"{float(value):.17e}")
+        rows.append(row)
+    args = {"model_name": model, "columns": [[c, types[c]] for c in columns], "rows": rows}
+    res = dbt_invoke(settings, ["run-operation", "load_python_result", "--args", json.dumps(args)])
+    if not res.success:
+        raise PipelineError(
+            f"loading {model} ({len(rows)} rows) through dbt failed: "
+            f"{_first_line(res.exception)}; see {log_path(settings) / 'dbt.log'}."
+        )
+
+
+def compute_python_models(settings: Settings) -> list[NodeResult]:
+    """Compute the in_python models from ``int_path_outcomes`` and load them (non-DuckDB).
+
+    The same functions as the DuckDB Python models (pipelines.attribution.outcomes), with
+    the same settings; returns one ``NodeResult`` per loaded model.
+    """
+    import pandas as pd
+
+    from pipelines.attribution.outcomes import (
+        OUTCOME_COLUMNS,
+        path_channel_effects,
+        path_credits,
+    )
+
+    started = time.monotonic()
+    outcomes = pd.DataFrame(
+        query_model(settings, "int_path_outcomes", OUTCOME_COLUMNS), columns=list(OUTCOME_COLUMNS)
+    )
+    a = settings.attribution
+    double = "double"
+    tables = {
+        "int_path_credits": (
+            path_credits(outcomes, a.path_transform, a.markov_order),
+            {
+                "path": "string",
+                "path_position": "bigint",
+                "markov_credit": double,
+                "markov_value_credit": double,
+                "shapley_credit": double,
+            },
+        ),
+        "int_markov_channel_effects": (
+            path_channel_effects(outcomes, a.path_transform, a.markov_order),
+            {
+                "channel": "string",
+                "removal_effect": double,
+                "value_removal_effect": double,
+                "share": double,
+                "attributed_conversions": double,
+                "attributed_value": double,
+            },
+        ),
+    }
+    results = []
+    for name, (frame, types) in tables.items():
+        load_model_table(settings, name, frame, types)
+        results.append(
+            NodeResult(
+                unique_id=f"model.attribution.{name}",
+                name=name,
+                resource_type="model",
+                status="success",
+                message=f"computed in Python and loaded ({len(frame)} rows)",
+                execution_time=time.monotonic() - started,
+            )
+        )
+    return results
+
+
 def build(
     settings: Settings,
     full_refresh: bool = False,
@@ -315,27 +429,36 @@ def build(
     if progress is not None:
         progress("start", step="build", total=None)
     started = time.monotonic()
-    res = dbt_invoke(settings, args, callbacks=[on_event])
+    nodes: list[NodeResult] = []
+    if runs_python_models(settings):
+        res = dbt_invoke(settings, args, callbacks=[on_event])
+        run = res.result
+        nodes += _node_results(run)
+    else:
+        # No dbt Python models on this target: build everything up to the Python math,
+        # compute it here and load it, then build what depends on it.
+        res = dbt_invoke(settings, [*args, "--exclude", f"tag:{IN_PYTHON_TAG}+"], [on_event])
+        run = res.result
+        nodes += _node_results(run)
+        if res.success and not select:
+            nodes += compute_python_models(settings)
+            res = dbt_invoke(
+                settings,
+                [
+                    *args,
+                    "--select",
+                    f"tag:{IN_PYTHON_TAG}+",
+                    "--exclude",
+                    f"tag:{IN_PYTHON_TAG},resource_type:model",
+                ],
+                [on_event],
+            )
+            run = res.result
+            nodes += _node_results(run)
     elapsed = time.monotonic() - started
     finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
-    run = res.result
-    nodes: list[NodeResult] = []
     build_id = str(counter["invocation_id"] or "")
-    if run is not None and hasattr(run, "results"):
-        for r in run.results:
-            node = r.node
-            nodes.append(
-                NodeResult(
-                    unique_id=node.unique_id,
-                    name=node.name,
-                    resource_type=str(node.resource_type),
-                    status=str(r.status),
-                    message=r.message,
-                    execution_time=float(r.execution_time or 0.0),
-                    failures=r.failures,
-                )
-            )
     result = BuildResult(
         success=bool(res.success) and not any(n.failed for n in nodes),
         build_id=build_id or _fallback_build_id(),
@@ -375,6 +498,25 @@ def _inputs_state_path(settings: Settings) -> Path:
 def _last_inputs(settings: Settings) -> str | None:
     path = _inputs_state_path(settings)
     return path.read_text(encoding="utf-8").strip() if path.exists() else None
+
+
+def _node_results(run: Any) -> list[NodeResult]:
+    nodes: list[NodeResult] = []
+    if run is not None and hasattr(run, "results"):
+        for r in run.results:
+            node = r.node
+            nodes.append(
+                NodeResult(
+                    unique_id=node.unique_id,
+                    name=node.name,
+                    resource_type=str(node.resource_type),
+                    status=str(r.status),
+                    message=r.message,
+                    execution_time=float(r.execution_time or 0.0),
+                    failures=r.failures,
+                )
+            )
+    return nodes
 
 
 def _fallback_build_id() -> str:
@@ -428,7 +570,11 @@ def _failure_message(settings: Settings, res: Any, result: BuildResult, run: Any
     parts = []
     for n in result.failed[:5]:
         detail = _first_line(n.message)
-        sample = _failure_sample(settings, run, n.unique_id) if n.resource_type == "test" else ""
+        sample = (
+            _failure_sample(settings, run, n.unique_id)
+            if n.resource_type == "test" and settings.warehouse.target == "duckdb"
+            else ""
+        )
         parts.append(f"{n.name} ({n.status}: {detail}{'; rows: ' + sample if sample else ''})")
     more = f" and {len(result.failed) - 5} more" if len(result.failed) > 5 else ""
     return (

@@ -127,6 +127,19 @@ def run_gate(
     result.data_docs = str(docs_dir / "index.html")
     result.failures = [f for f in failures if f.severity == ERROR]
     result.warnings = [f for f in failures if f.severity == WARNING]
+    if build.get("success") is False:
+        failed = [str(n.get("name")) for n in build.get("failed") or [] if isinstance(n, dict)]
+        result.failures.append(
+            Failure(
+                "expect_build_succeeded",
+                "warehouse",
+                ERROR,
+                f"dbt build {build_id} failed"
+                + (f" at {', '.join(failed[:5])}" if failed else "")
+                + "; the warehouse holds a partial build: fix the cause and run "
+                "`attribution build` again before publishing.",
+            )
+        )
     if warehouse_fingerprint(settings) != fingerprint:
         result.failures.append(
             Failure(

@@ -56,10 +56,9 @@ def rewrite_partition(
     """Rewrite one lake partition in place (every column kept, types unchanged)."""
     path = lake.partition_path(settings, table, source, day)
     original = pq.read_table(path)
+    schema = pa.schema([f.with_nullable(True) for f in original.schema])
     changed = change(original.to_pandas())
-    pq.write_table(
-        pa.Table.from_pandas(changed, schema=original.schema, preserve_index=False), path
-    )
+    pq.write_table(pa.Table.from_pandas(changed, schema=schema, preserve_index=False), path)
 
 
 def landed_rows(settings: Settings, source: str, day: dt.date) -> pd.DataFrame:
