@@ -12,7 +12,8 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup demo test test-fast lint format docs airflow bench clean help
+.PHONY: setup demo test test-fast lint format docs airflow bench clean help \
+	spark-setup test-spark test-spark-cluster
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -53,6 +54,26 @@ airflow: setup ## run Airflow 3 locally (standalone, SQLite) on this project's d
 
 bench: setup ## benchmark against the floor and the alternatives (writes data/reports/bench.json)
 	$(BIN)/attribution bench --events 1000000 --events 10000000 --days 60
+
+SPARK_VENV := .venv-spark
+SPARK_SYNCED := $(SPARK_VENV)/.synced
+
+# The Spark check's own environment: dbt-spark[session] + pyspark 4.3 from the pinned
+# spark/requirements.txt (uv pip compile spark/requirements.in), and this package without
+# its dependencies, so pyspark never touches .venv.
+$(SPARK_SYNCED): spark/requirements.txt pyproject.toml | $(UV)
+	$(UV) venv --allow-existing --python $(PYTHON) $(SPARK_VENV)
+	$(UV) pip install --python $(SPARK_VENV)/bin/python -r spark/requirements.txt
+	$(UV) pip install --python $(SPARK_VENV)/bin/python --no-deps -e .
+	@touch $(SPARK_SYNCED)
+
+spark-setup: $(SPARK_SYNCED) ## create .venv-spark (dbt-spark, PySpark 4.3) from spark/requirements.txt
+
+test-spark: setup spark-setup ## build on DuckDB and on Spark (local[2]) from the same data; compare every mart
+	$(SPARK_VENV)/bin/python -m pipelines.parity
+
+test-spark-cluster: setup spark-setup ## the same on a standalone Spark cluster (1 master, 2 workers)
+	$(SPARK_VENV)/bin/python -m pipelines.parity --cluster
 
 clean: ## remove generated data (not the venv)
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

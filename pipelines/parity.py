@@ -55,6 +55,69 @@ MONEY_TOLERANCE = 0.005
 NUMBER_TOLERANCE = 1e-9
 
 
+# The project macros whose SQL differs by engine, evaluated on literals (dbt show): the
+# DuckDB unit test checks the values, the parity run checks Spark gives the same.
+MACRO_PROBE_SQL = """
+select
+    {{ safe_cast("'n/a'", dbt.type_int()) }} as safe_cast_bad,
+    {{ safe_cast("'42'", dbt.type_int()) }} as safe_cast_good,
+    {{ seconds_between(
+        "cast('2026-03-01 20:00:00' as timestamp)", "cast('2026-03-02 09:30:00.5' as timestamp)"
+    ) }} as seconds_between,
+    {{ regex_match("'(direct)'", sql_string('^\\(direct\\)$')) }} as regex_hit,
+    {{ regex_match("'direct'", sql_string('^\\(direct\\)$')) }} as regex_miss,
+    cast({{ local_timestamp("cast('2026-03-29 01:30:00' as timestamp)", 'Europe/Berlin') }}
+        as {{ dbt.type_string() }}) as local_berlin,
+    {{ reporting_date("cast('2026-03-01 23:30:00' as timestamp)") }} as reporting_day,
+    {{ url_host("'https://www.Example.com:8080/a?b=1'") }} as url_host,
+    {{ surrogate_key(["'a'", 'null']) }} as surrogate_key,
+    {{ sql_string("it's a \\ test") }} as quoted,
+    cast(1 as {{ type_double() }}) / 4 as quarter,
+    (
+        select {{ ordered_string_agg('c', "' > '", 'p') }}
+        from (values (2, 'b'), (1, 'a'), (3, 'c')) as v (p, c)
+    ) as ordered_path,
+    '{{ replace_slices_by(["d"])["incremental_strategy"] }}' as incremental_strategy,
+    '{{ register_lake_tables() | trim }}' as lake_hook_sql
+"""
+MACRO_PROBE_EXPECTED = {
+    "safe_cast_bad": None,
+    "safe_cast_good": 42,
+    "seconds_between": 48600.5,
+    "regex_hit": True,
+    "regex_miss": False,
+    "local_berlin": "2026-03-29 03:30:00",
+    "reporting_day": "2026-03-01",
+    "url_host": "example.com",
+    "quoted": "it's a \\ test",
+    "quarter": 0.25,
+    "ordered_path": "a > b > c",
+}
+
+
+def probe_macros(settings) -> dict[str, Any]:
+    """The engine-dependent macros evaluated on this target (values as plain Python)."""
+    from pipelines.warehouse import dbt_invoke
+
+    res = dbt_invoke(settings, ["show", "--inline", MACRO_PROBE_SQL, "--quiet"])
+    if not res.success:
+        raise SystemExit(f"parity: the macro probe failed on {settings.warehouse.target}: "
+                         f"{res.exception}")  # fmt: skip
+    table = res.result.results[0].agate_table
+    row = dict(zip(table.column_names, table.rows[0].values(), strict=True))
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, bool) or value is None:
+            out[key] = value
+        elif hasattr(value, "as_tuple"):  # Decimal
+            out[key] = int(value) if value == int(value) else float(value)
+        elif isinstance(value, dt.date):
+            out[key] = str(value)[:19]
+        else:
+            out[key] = str(value)[:19] if key == "local_berlin" else value
+    return out
+
+
 def attribution_models() -> list[str]:
     """Every attribution model of the project (attr_<name>.sql / .py)."""
     folder = DBT_PROJECT_DIR / "models" / "attribution"
@@ -111,7 +174,10 @@ def duckdb_side(data_dir: Path, out: Path, people: int, days: int) -> None:
     with duckdb.connect(str(settings.paths.warehouse), read_only=True) as con:
         for mart in marts:
             con.execute(f"copy (select * from main.{mart}) to '{out / mart}.parquet' (format parquet)")
-    (out / "marts.json").write_text(json.dumps({"marts": marts, "build_seconds": elapsed}))
+    probe = probe_macros(settings)
+    (out / "marts.json").write_text(
+        json.dumps({"marts": marts, "build_seconds": elapsed, "probe": probe}, default=str)
+    )
 
 
 def spark_side(data_dir: Path, lake: Path) -> tuple[dict[str, pd.DataFrame], float]:
@@ -127,6 +193,7 @@ def spark_side(data_dir: Path, lake: Path) -> tuple[dict[str, pd.DataFrame], flo
     elapsed = time.monotonic() - started
     spark = SparkSession.builder.getOrCreate()  # the session dbt-spark opened
     marts = {m: spark.table(f"main.{m}").toPandas() for m in published_marts(settings)}
+    marts["_macro_probe"] = pd.DataFrame([probe_macros(settings)])
     return marts, elapsed
 
 
@@ -314,6 +381,18 @@ def run(work: Path, people: int, days: int, cluster: bool) -> int:
     print(f"parity: Spark build {spark_seconds:.1f} s "
           f"({os.environ.get('SPARK_MASTER_URL', 'local[2]')})", flush=True)  # fmt: skip
     problems: list[str] = []
+    spark_probe = spark_marts.pop("_macro_probe").iloc[0].to_dict()
+    for key, value in duck_info["probe"].items():
+        got = spark_probe.get(key)
+        if key in ("surrogate_key", "lake_hook_sql", "incremental_strategy"):
+            continue  # engine-specific by design (hash text, hook, strategy)
+        same = (value is None and (got is None or got != got)) or str(got) == str(value)
+        if not same and isinstance(value, float):
+            same = abs(float(got) - value) <= NUMBER_TOLERANCE
+        if not same:
+            problems.append(f"macro probe {key}: DuckDB {value!r} vs Spark {got!r}")
+    if duck_info["probe"]["surrogate_key"] != spark_probe["surrogate_key"]:
+        problems.append("macro probe surrogate_key: the md5 hashes differ between engines")
     marts = duck_info["marts"]
     missing = sorted(set(marts) - set(spark_marts))
     if missing:

@@ -170,3 +170,14 @@
 {% macro duckdb__ordered_string_agg(expression, delimiter, order_by) -%}
     string_agg({{ expression }}, {{ delimiter }} order by {{ order_by }})
 {%- endmacro %}
+
+
+{#
+    Spark SQL reads a backslash in a string literal as an escape, DuckDB does not: on Spark
+    a value written as a literal (seeds, unit-test fixtures, sql_string) escapes its
+    backslashes as well as its quotes, so regular expressions such as `^\(direct\)$` keep
+    their meaning. Found before dbt-spark's own by dispatch.
+#}
+{% macro spark__escape_single_quotes(expression) -%}
+    {{ expression | replace('\\', '\\\\') | replace("'", "\\'") }}
+{%- endmacro %}

@@ -38,6 +38,6 @@
     {%- elif value is number and value is not sameas true and value is not sameas false -%}
         {{ value }}
     {%- else -%}
-        '{{ value | string | replace('\\', '\\\\') | replace("'", "\\'") }}'
+        '{{ spark__escape_single_quotes(value | string) }}'
     {%- endif -%}
 {%- endmacro %}

@@ -1,9 +1,12 @@
-"""The data-driven dbt Python models, run by dbt-duckdb on a small project of their own.
+"""The data-driven dbt models, run by dbt-duckdb on a small project of their own.
 
-The project under ``tmp_path`` holds the real model files (attr_markov, attr_shapley,
-int_markov_channel_effects, mart_markov_channel_effects and their yml, the portable macros)
-and an ``int_journeys`` read from a seed; it checks that the settings reach the models as configs
-and that the tables equal what pipelines.attribution computes directly.
+The project under ``tmp_path`` holds the real model files (the path aggregates
+int_path_positions / int_path_outcomes, the Python models int_path_credits and
+int_markov_channel_effects, attr_markov, attr_shapley, mart_markov_channel_effects and their
+yml, the portable macros) and an ``int_journeys`` read from a seed; it checks that the
+settings reach the models as configs and that the tables equal what pipelines.attribution
+computes directly on the journeys. It also loads a table through the adapter the way
+pipelines.warehouse does on engines without Python models (load_python_result).
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ from pipelines.attribution.journeys import attribute_journeys, markov_channel_ef
 MODELS = Path(__file__).resolve().parents[2] / "dbt_project" / "models"
 OWN_FILES = {
     "attribution": [
-        "attr_markov.py",
-        "attr_shapley.py",
+        "attr_markov.sql",
+        "attr_shapley.sql",
+        "int_path_positions.sql",
+        "int_path_outcomes.sql",
+        "int_path_credits.py",
         "int_markov_channel_effects.py",
         "_data_driven.yml",
     ],
@@ -48,7 +54,8 @@ def _project(root: Path, journeys: pd.DataFrame) -> None:
         for name in names:
             shutil.copy(MODELS / folder / name, root / "models" / folder / name)
     (root / "macros").mkdir()
-    shutil.copy(MODELS.parent / "macros" / "portable.sql", root / "macros" / "portable.sql")
+    for macros in ("portable.sql", "python_results.sql"):
+        shutil.copy(MODELS.parent / "macros" / macros, root / "macros" / macros)
     (root / "models" / "intermediate").mkdir()
     (root / "models" / "intermediate" / "int_journeys.sql").write_text(INT_JOURNEYS)
     (root / "seeds").mkdir()
@@ -132,3 +139,27 @@ def test_mart_uses_the_configured_transform_and_order(built):
     pd.testing.assert_frame_equal(mart, expected.sort_index(), check_dtype=False, atol=1e-12)
     assert not mart["removal_effect"].equals(default.sort_index()["removal_effect"])
     assert types["removal_effect"] == "DOUBLE" and types["channel"] == "VARCHAR"
+
+
+def test_a_table_computed_in_python_loads_through_the_adapter(built, tmp_path_factory):
+    """load_python_result replaces a model's table with the given rows, doubles exact."""
+    root = next(p for p in tmp_path_factory.getbasetemp().glob("dbt_data_driven*"))
+    value = 0.1 + 0.2  # not a short decimal: must arrive bit for bit
+    args = {
+        "model_name": "int_markov_channel_effects",
+        "columns": [["channel", "string"], ["removal_effect", "double"]],
+        "rows": [["O'Reilly \\ Search", f"{value:.17e}"], ["Email", None]],
+    }
+    result = dbtRunner().invoke(
+        [
+            "run-operation", "load_python_result", "--args", json.dumps(args),
+            "--project-dir", str(root), "--profiles-dir", str(root),
+            "--log-path", str(root / "logs"), "--target-path", str(root / "target"),
+        ]
+    )  # fmt: skip
+    assert result.success, result.exception
+    with duckdb.connect(str(root / "warehouse.duckdb")) as con:
+        rows = con.sql(
+            "select channel, removal_effect from int_markov_channel_effects order by channel"
+        ).fetchall()
+    assert rows == [("Email", None), ("O'Reilly \\ Search", value)]

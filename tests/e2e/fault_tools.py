@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -100,8 +101,6 @@ def redeliver_events(
     ``landing/events/<into_day>/`` repeating, line for line, every conversion event and
     every ``every``-th other event of ``from_days``. Returns the file and the repeated ids.
     """
-    import json
-
     conversions = {"Order Completed", "Lead Generated", "Form Submitted", "Signed Up"}
     lines, ids = [], set()
     for day in from_days:

@@ -254,6 +254,7 @@ def test_duplicated_event_ids_are_removed_not_counted(project, good):
     assert len(repeated) > 20
     result = run(project, LAST, LAST)
     assert result.exit_code == 0, format_gate_summary(result.gate)
+    assert [f.file for f in result.ingest.loaded] == [f"events/{LAST}/events-redelivery.jsonl"]
     assert result.published
     db = project.paths.published_db
     assert _published_conversions(db) == good.conversions

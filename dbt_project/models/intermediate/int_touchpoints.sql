@@ -280,64 +280,9 @@ campaigns as (
 
 ),
 
--- One equi-join per tie method (an OR join would compare every touch with every
--- campaign); the best method wins per touch.
-campaign_candidates as (
-
-    select
-        with_platform.event_id,
-        campaigns.platform,
-        campaigns.campaign_id,
-        1 as tie_rank,
-        'utm_id' as tie_method
-    from with_platform
-    inner join campaigns
-        on with_platform.utm_id = campaigns.campaign_id
-    where with_platform.inferred_platform is null
-        or with_platform.inferred_platform = campaigns.platform
-
-    union all
-
-    select
-        with_platform.event_id,
-        campaigns.platform,
-        campaigns.campaign_id,
-        2 as tie_rank,
-        'utm_campaign_id' as tie_method
-    from with_platform
-    inner join campaigns
-        on with_platform.utm_campaign = campaigns.campaign_id
-    where with_platform.inferred_platform is null
-        or with_platform.inferred_platform = campaigns.platform
-
-    union all
-
-    select
-        with_platform.event_id,
-        campaigns.platform,
-        campaigns.campaign_id,
-        3 as tie_rank,
-        'utm_campaign_name' as tie_method
-    from with_platform
-    inner join campaigns
-        on lower(with_platform.utm_campaign) = campaigns.campaign_name_lower
-    where with_platform.inferred_platform is null
-        or with_platform.inferred_platform = campaigns.platform
-
-),
-
 campaign_matches as (
 
-    select
-        event_id,
-        platform,
-        campaign_id,
-        tie_method
-    from campaign_candidates
-    qualify row_number() over (
-        partition by event_id
-        order by tie_rank, platform, campaign_id
-    ) = 1
+    {{ campaign_ties('with_platform', 'campaigns', platform_column='inferred_platform') }}
 
 ),
 
@@ -356,24 +301,7 @@ ads as (
 
 ad_matches as (
 
-    select
-        with_platform.event_id,
-        ads.ad_group_id,
-        ads.ad_id
-    from with_platform
-    inner join campaign_matches
-        on with_platform.event_id = campaign_matches.event_id
-    inner join ads
-        on campaign_matches.platform = ads.platform
-        and campaign_matches.campaign_id = ads.campaign_id
-        and (
-            with_platform.utm_content = ads.ad_id
-            or lower(with_platform.utm_content) = ads.ad_name_lower
-        )
-    qualify row_number() over (
-        partition by with_platform.event_id
-        order by case when with_platform.utm_content = ads.ad_id then 1 else 2 end, ads.ad_id
-    ) = 1
+    {{ ad_ties('with_platform', 'campaign_matches', 'ads') }}
 
 ),
 

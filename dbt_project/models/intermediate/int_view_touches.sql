@@ -77,26 +77,7 @@ campaigns as (
 
 campaign_matches as (
 
-    select
-        impressions.event_id,
-        campaigns.platform,
-        campaigns.campaign_id
-    from impressions
-    inner join campaigns
-        on impressions.utm_id = campaigns.campaign_id
-        or impressions.utm_campaign = campaigns.campaign_id
-        or impressions.campaign = campaigns.campaign_name_lower
-    qualify row_number() over (
-        partition by impressions.event_id
-        order by
-            case
-                when impressions.utm_id = campaigns.campaign_id then 1
-                when impressions.utm_campaign = campaigns.campaign_id then 2
-                else 3
-            end,
-            campaigns.platform,
-            campaigns.campaign_id
-    ) = 1
+    {{ campaign_ties('impressions', 'campaigns') }}
 
 ),
 
@@ -115,24 +96,7 @@ ads as (
 
 ad_matches as (
 
-    select
-        impressions.event_id,
-        ads.ad_group_id,
-        ads.ad_id
-    from impressions
-    inner join campaign_matches
-        on impressions.event_id = campaign_matches.event_id
-    inner join ads
-        on campaign_matches.platform = ads.platform
-        and campaign_matches.campaign_id = ads.campaign_id
-        and (
-            impressions.utm_content = ads.ad_id
-            or lower(impressions.utm_content) = ads.ad_name_lower
-        )
-    qualify row_number() over (
-        partition by impressions.event_id
-        order by case when impressions.utm_content = ads.ad_id then 1 else 2 end, ads.ad_id
-    ) = 1
+    {{ ad_ties('impressions', 'campaign_matches', 'ads') }}
 
 ),
 
