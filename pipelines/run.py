@@ -59,8 +59,9 @@ def run(
     """Ingest what landed for ``start..end``, build, gate and publish.
 
     A quarantined file does not stop the run (the other files load; exit code 2). A
-    failed build raises ``PipelineError`` (exit 1) before anything is published. A failed
-    gate leaves the last publication untouched (exit 3).
+    broken build (a model or unit test failing) raises ``PipelineError`` (exit 1) before
+    anything is published. Data that fails dbt's data tests or the gate leaves the last
+    publication untouched (exit 3).
     """
     from pipelines import publish as publish_step
     from pipelines import warehouse
@@ -77,7 +78,15 @@ def run(
         result.messages += [q.message for q in result.ingest.quarantined]
         result.messages += list(result.ingest.problems)
 
-    result.build = warehouse.build(settings, full_refresh=full_refresh, progress=progress)
+    try:
+        result.build = warehouse.build(settings, full_refresh=full_refresh, progress=progress)
+    except warehouse.BuildFailedError as exc:
+        if not exc.only_data_tests_failed:
+            raise
+        # The models built but the data failed dbt's data tests (say, a currency with no
+        # rate): an audit failure. The gate names it, publish refuses, exit 3.
+        result.build = exc.result
+        result.messages.append(str(exc))
 
     progress("start", step="gate", total=None)
     result.gate = run_gate(settings, run_id=result.run_id, run_date=end, data_dates=result.dates)

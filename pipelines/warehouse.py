@@ -65,6 +65,24 @@ class NodeResult:
         return self.status in _FAILED_STATUSES
 
 
+class BuildFailedError(PipelineError):
+    """``dbt build`` failed; ``result`` holds every node's outcome."""
+
+    def __init__(self, message: str, result: BuildResult):
+        super().__init__(message)
+        self.result = result
+
+    @property
+    def only_data_tests_failed(self) -> bool:
+        """True when every failed node is a data test: the models built, the data is bad.
+
+        That is an audit failure (the quality gate's business: exit 3), not a broken build
+        (a model or unit test failing: exit 1).
+        """
+        failed = [n for n in self.result.nodes if n.failed]
+        return bool(failed) and all(n.resource_type == "test" for n in failed)
+
+
 @dataclass
 class BuildResult:
     """What ``build`` did: ``success``, the dbt invocation id, and every node's result."""
@@ -472,7 +490,7 @@ def build(
     if progress is not None:
         progress("build_done", success=result.success, build_id=result.build_id)
     if not result.success:
-        raise PipelineError(_failure_message(settings, res, result, run))
+        raise BuildFailedError(_failure_message(settings, res, result, run), result)
     return result
 
 

@@ -36,7 +36,7 @@ from fault_tools import (
 )
 
 from pipelines.config import Settings, load_settings
-from pipelines.errors import EXIT_FAILED, EXIT_GATE_BLOCKED, GateBlockedError, PipelineError
+from pipelines.errors import EXIT_GATE_BLOCKED, GateBlockedError
 from pipelines.publish import current_version, list_versions, publish, rollback
 from pipelines.quality.gate import format_gate_summary, run_gate
 from pipelines.quality.result import GateResult, read_gate
@@ -234,18 +234,20 @@ def test_currency_without_a_rate(project, good):
     rows["account_id"] = "10150009999999"  # a new ad account billed in AUD
     rows["account_currency"] = "AUD"
     land_export(project, "meta_ads", LAST, rows, "aud")
-    with pytest.raises(PipelineError) as err:
-        run(project, LAST, LAST)
-    # dbt's has_fx_rate test fails the build (exit 1) before the gate, naming both.
-    assert err.value.exit_code == EXIT_FAILED
-    assert f"no USD rate for AUD on {LAST}" in str(err.value)
+    # dbt's has_fx_rate data test fails the build: bad data, not a broken build, so the
+    # run goes on to the gate, which names the currency and the day and blocks (exit 3).
+    result = run(project, LAST, LAST)
+    assert result.exit_code == EXIT_GATE_BLOCKED
+    assert not result.published
+    assert any(f"no USD rate for AUD on {LAST}" in m for m in result.messages)
+    failure = find_failure(result.gate, "expect_fx_rate_available", "lake.fx_rates")
+    assert f"no rate for AUD on {LAST}" in failure.detail
+    assert "has_fx_rate" in find_failure(result.gate, "expect_build_succeeded", "warehouse").detail
     assert sha256(project.paths.published_db) == good.sha
-    # Validating the failed build by hand names them as well, and the failed build itself.
+    # The CLI's validate + publish on that build say the same and refuse too.
     gate, code = _validate_and_publish(project)
     assert code == EXIT_GATE_BLOCKED
-    failure = find_failure(gate, "expect_fx_rate_available", "lake.fx_rates")
-    assert f"no rate for AUD on {LAST}" in failure.detail
-    assert "has_fx_rate" in find_failure(gate, "expect_build_succeeded", "warehouse").detail
+    assert find_failure(gate, "expect_fx_rate_available", "lake.fx_rates")
     assert sha256(project.paths.published_db) == good.sha
 
 
