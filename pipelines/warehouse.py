@@ -291,7 +291,7 @@ def runs_python_models(settings: Settings) -> bool:
 def query_model(settings: Settings, model: str, columns: Sequence[str]) -> list[tuple[Any, ...]]:
     """The rows of ``columns`` of a built dbt model, read through dbt (any target)."""
     sql = f"select {', '.join(columns)} from {{{{ ref('{model}') }}}}"
-    res = dbt_invoke(settings, ["show", "--inline", sql, "--limit", "-1", "--quiet"])
+    res = dbt_invoke(settings, ["show", "--inline", sql, "--limit", "-1", "--log-level", "none"])
     if not res.success or res.result is None or not res.result.results:
         raise PipelineError(
             f"reading {model} through dbt failed: {_first_line(res.exception)}; build it "
@@ -396,10 +396,12 @@ def build(
     select: Sequence[str] | str | None = None,
     progress: ProgressCallback | None = None,
     quiet: bool | None = None,
+    exclude: Sequence[str] | str | None = None,
 ) -> BuildResult:
     """Run ``dbt build``; write ``state/build.json``; raise ``PipelineError`` on failure.
 
-    ``select`` is a dbt selection (``"tag:published"``, ``["+fct_ad_spend_daily"]``).
+    ``select`` is a dbt selection (``"tag:published"``, ``["+fct_ad_spend_daily"]``),
+    ``exclude`` one to leave out.
     ``progress(event, **info)`` is called with ``"node_done"`` (``name``, ``status``,
     ``resource_type``, ``index``) as each node finishes, and ``"build_done"`` at the end.
     ``quiet`` silences dbt's own console log (errors still print); by default it is on
@@ -448,14 +450,19 @@ def build(
         progress("start", step="build", total=None)
     started = time.monotonic()
     nodes: list[NodeResult] = []
+    excluded = [exclude] if isinstance(exclude, str) else list(exclude or [])
     if runs_python_models(settings):
-        res = dbt_invoke(settings, args, callbacks=[on_event])
+        res = dbt_invoke(
+            settings, [*args, *(["--exclude", *excluded] if excluded else [])], [on_event]
+        )
         run = res.result
         nodes += _node_results(run)
     else:
         # No dbt Python models on this target: build everything up to the Python math,
         # compute it here and load it, then build what depends on it.
-        res = dbt_invoke(settings, [*args, "--exclude", f"tag:{IN_PYTHON_TAG}+"], [on_event])
+        res = dbt_invoke(
+            settings, [*args, "--exclude", f"tag:{IN_PYTHON_TAG}+", *excluded], [on_event]
+        )
         run = res.result
         nodes += _node_results(run)
         if res.success and not select:
@@ -468,6 +475,7 @@ def build(
                     f"tag:{IN_PYTHON_TAG}+",
                     "--exclude",
                     f"tag:{IN_PYTHON_TAG},resource_type:model",
+                    *excluded,
                 ],
                 [on_event],
             )

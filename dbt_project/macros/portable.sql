@@ -84,7 +84,9 @@
 {%- endmacro %}
 
 {% macro default__seconds_between(start, stop) -%}
-    ((unix_micros({{ stop }}) - unix_micros({{ start }})) / 1000000.0)
+    {#- A double: on Spark a literal such as 1000000.0 is a decimal, and decimal division
+        keeps a bounded scale (the credits would differ from DuckDB's in the 7th digit). -#}
+    (cast(unix_micros({{ stop }}) - unix_micros({{ start }}) as {{ type_double() }}) / 1000000.0)
 {%- endmacro %}
 
 {% macro duckdb__seconds_between(start, stop) -%}

@@ -6,7 +6,9 @@
 - :mod:`~pipelines.attribution.markov`: exact absorbing Markov chain, removal effects.
 - :mod:`~pipelines.attribution.shapley`: path-level Shapley (Google's Fractribution).
 - :mod:`~pipelines.attribution.rules`: rule-based channel totals over paths.
-- :mod:`~pipelines.attribution.journeys`: touchpoint credits of journeys (dbt Python models).
+- :mod:`~pipelines.attribution.journeys`: touchpoint credits of journeys.
+- :mod:`~pipelines.attribution.outcomes`: the same credits from distinct-path outcomes
+  aggregated by the warehouse engine (the dbt models on DuckDB and Spark).
 - :mod:`~pipelines.attribution.pathfile`: path files (``attribution attribute-paths``).
 
 Definitions: the project's attribution-models reference; every choice left open there is

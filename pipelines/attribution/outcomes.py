@@ -124,6 +124,7 @@ def path_credits(
     per touch position of every raw path that converted at least once."""
     if outcomes.empty:
         return _empty_credits()
+    outcomes = _canonical(outcomes)
     prep = _prepare(outcomes, transform)
     markov = markov_attribution(prep.pathset, order)
     lengths = np.bincount(prep.journey, minlength=len(outcomes))
@@ -151,7 +152,13 @@ def path_channel_effects(
         return pd.DataFrame(
             {c: pd.Series(dtype="str" if c == "channel" else "float64") for c in EFFECT_COLUMNS}
         )
-    return markov_attribution(_prepare(outcomes, transform).pathset, order).to_frame()
+    return markov_attribution(_prepare(_canonical(outcomes), transform).pathset, order).to_frame()
+
+
+def _canonical(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The paths in one order (by path), whatever order the engine returned them in, so
+    that floating sums over paths give the same bits on every engine and every run."""
+    return outcomes.sort_values("path", kind="stable").reset_index(drop=True)
 
 
 def _empty_credits() -> pd.DataFrame:

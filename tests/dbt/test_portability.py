@@ -67,9 +67,7 @@ def test_the_lint_fails_on_a_project_with_an_idiom(tmp_path):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "m.sql").write_text("select\n    a::varchar as b\nfrom t\n")
     findings = lint_project(tmp_path)
-    assert [(str(f.path), f.line, f.idiom) for f in findings] == [
-        ("models/m.sql", 2, "::varchar")
-    ]
+    assert [(str(f.path), f.line, f.idiom) for f in findings] == [("models/m.sql", 2, "::varchar")]
     assert main([str(tmp_path)]) == 1
 
 
@@ -82,7 +80,9 @@ def test_engine_dependent_macros_on_duckdb(tmp_path):
     assert got["incremental_strategy"] == "delete+insert"
     assert got["lake_hook_sql"] == ""  # DuckDB reads the lake through the sources
     assert warehouse.runs_python_models(settings)
-    spark = load_settings(data_dir=tmp_path / "data", environ={"ATTRIBUTION__WAREHOUSE__TARGET": "spark"})
+    spark = load_settings(
+        data_dir=tmp_path / "data", environ={"ATTRIBUTION__WAREHOUSE__TARGET": "spark"}
+    )
     assert not warehouse.runs_python_models(spark)
     assert "--target" in warehouse.dbt_args(spark, ["build"])
     assert warehouse.dbt_env(spark)["ATTRIBUTION_SPARK_DIR"] == str(tmp_path / "data" / "spark")
