@@ -605,6 +605,7 @@ def derived_id(*parts: object) -> str:
 
 def canonical_records(rows: pd.DataFrame) -> list[dict]:
     """Canonical rows as plain dicts, pandas/NumPy nulls turned into ``None`` (for writers)."""
+
     def plain(v: object) -> object:
         return None if pd.api.types.is_scalar(v) and pd.isna(v) else v
 
