@@ -8,6 +8,11 @@ several data dirs (parallel tests) never share dbt's working files. The profile
 (``dbt_project/profiles.yml``) reads the warehouse path and the DuckDB limits from
 environment variables that ``dbt_invoke`` sets around the call.
 
+The dbt target is ``settings.warehouse.target``: ``duckdb`` (default) or ``spark``. Spark
+has no dbt Python models: there ``build`` builds up to the data-driven math, computes the
+``in_python`` tables with ``pipelines.attribution.outcomes`` and loads them through the
+adapter (``compute_python_models``), then builds the rest.
+
 ``build`` runs ``dbt build`` (seeds, models, data tests, unit tests), records the outcome
 in ``state/build.json`` (the build id the quality gate and publish check) and raises
 ``PipelineError`` naming the failed nodes. ``parse`` writes the manifest that Cosmos reads.
