@@ -32,6 +32,8 @@ class ParseContext:
     pii_salt: str | None = None
     allow_unsalted_pii: bool = False  # privacy.allow_unsalted_dev
     pii_salt_env: str = "ATTRIBUTION_PII_SALT"  # privacy.salt_env, named in error messages
+    # DuckDB limits (threads, memory_limit) for parsers that stream through DuckDB.
+    duckdb: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings, source: str, folder_date: dt.date) -> ParseContext:
@@ -43,6 +45,7 @@ class ParseContext:
             pii_salt=settings.pii_salt,
             allow_unsalted_pii=settings.privacy.allow_unsalted_dev,
             pii_salt_env=settings.privacy.salt_env,
+            duckdb={k: v for k, v in settings.duckdb_config().items() if k != "temp_directory"},
         )
 
 

@@ -112,3 +112,27 @@ def test_parse_to_parquet_streams_the_same_rows(tmp_path):
     assert SOURCE.parse_to_parquet(path, ctx, out) == 500
     streamed = pq.read_table(out).to_pandas()
     pd.testing.assert_frame_equal(streamed, SOURCE.parse(path, ctx))
+
+
+def test_running_out_of_memory_is_the_machines_fault_not_the_files(tmp_path):
+    """An out-of-memory error must never quarantine a good file: it is exit 1, not 2."""
+    from pipelines.errors import PipelineError
+
+    path = _write_lines(tmp_path / "day.jsonl", [_event(i) for i in range(2000)])
+    ctx = ParseContext(folder_date=DAY, duckdb={"threads": 1, "memory_limit": "1MB"})
+    with pytest.raises(PipelineError) as info:
+        SOURCE.parse_to_parquet(path, ctx, tmp_path / "out.parquet")
+    assert not isinstance(info.value, BadInputError)
+    assert "memory" in str(info.value)
+
+
+def test_the_configured_memory_limit_is_applied(tmp_path):
+    path = _write_lines(tmp_path / "day.jsonl", [_event(i) for i in range(50)])
+    ctx = ParseContext(folder_date=DAY, duckdb={"threads": 1, "memory_limit": "256MB"})
+    assert SOURCE.parse_to_parquet(path, ctx, tmp_path / "out.parquet") == 50
+    con = SOURCE._connect(ctx)
+    try:
+        limit = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    finally:
+        con.close()
+    assert limit.replace(" ", "").upper().startswith(("256", "244"))

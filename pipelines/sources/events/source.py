@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.canonical import EVENTS
-from pipelines.errors import BadInputError
+from pipelines.errors import BadInputError, PipelineError
 from pipelines.privacy import PII_FIELDS, missing_salt_error, sql_email_hash, sql_phone_hash
 from pipelines.sources.base import ParseContext, Source
 
@@ -174,7 +174,7 @@ class EventsSource(Source):
                 {_lit(str(path))},
                 columns = {{'j': 'VARCHAR'}}, delim = chr(1), quote = '', escape = '',
                 header = false, auto_detect = false, compression = 'auto',
-                max_line_size = 67108864, strict_mode = false
+                max_line_size = 8388608, buffer_size = 33554432, strict_mode = false
             )
         ),
         valid as (
@@ -263,6 +263,12 @@ class EventsSource(Source):
     ) -> None:
         try:
             con.execute(f"copy ({self._sql(path, ctx)}) to {_lit(str(stage))} (format parquet)")
+        except duckdb.OutOfMemoryException as exc:
+            # The machine's fault, not the file's: never quarantine a file for this.
+            raise PipelineError(
+                f"{path}: DuckDB ran out of memory reading it ({str(exc).splitlines()[0]}); "
+                "raise duckdb.memory_limit or give duckdb.temp_directory more room"
+            ) from exc
         except duckdb.Error as exc:
             msg = str(exc).splitlines()[0]
             raise BadInputError(
@@ -291,15 +297,19 @@ class EventsSource(Source):
             "qualify row_number() over (partition by event_id order by _line) = 1 order by _line"
         )
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+    def _connect(self, ctx: ParseContext) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection within the configured threads and memory limit (it spills)."""
         con = duckdb.connect()
         con.execute("set timezone = 'UTC'")
+        for key in ("threads", "memory_limit"):
+            if ctx.duckdb.get(key) is not None:
+                con.execute(f"set {key} = {_lit(str(ctx.duckdb[key]))}")
         return con
 
     def parse_to_parquet(self, path: Path, ctx: ParseContext, out: Path) -> int:
         with tempfile.TemporaryDirectory(prefix=".events-", dir=out.parent) as tmp:
             stage = Path(tmp) / "stage.parquet"
-            con = self._connect()
+            con = self._connect(ctx)
             try:
                 con.execute(f"set temp_directory = {_lit(tmp)}")
                 self._stage(path, ctx, con, stage)
@@ -315,7 +325,7 @@ class EventsSource(Source):
     def parse(self, path: Path, ctx: ParseContext) -> pd.DataFrame:
         with tempfile.TemporaryDirectory(prefix="events-") as tmp:
             stage = Path(tmp) / "stage.parquet"
-            con = self._connect()
+            con = self._connect(ctx)
             try:
                 self._stage(path, ctx, con, stage)
                 return con.sql(self._final_sql(stage)).to_arrow_table().to_pandas()
