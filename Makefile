@@ -37,9 +37,10 @@ test: setup ## the whole suite: unit, sources, dbt, quality, publish, DAGs, Airf
 test-fast: setup ## everything but the slow Airflow end-to-end run
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m "not airflow"
 
-lint: setup ## ruff (with the AIR rules)
+lint: setup ## ruff (with the AIR rules) and the portable-SQL lint of the dbt project
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m pipelines.portability
 
 format: setup ## apply ruff formatting
 	$(BIN)/ruff check --fix .
