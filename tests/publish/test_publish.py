@@ -168,6 +168,18 @@ def test_keeps_only_the_last_versions(gated, monkeypatch):
     assert [v["version"] for v in list_versions(settings)] == versions[1:]
 
 
+def _uv() -> str:
+    """The uv that `make` bootstrapped (.uv/bin/uv), else one on PATH."""
+    import shutil
+
+    from pipelines.config import PROJECT_ROOT
+
+    local = PROJECT_ROOT / ".uv" / "bin" / "uv"
+    found = str(local) if local.exists() else shutil.which("uv")
+    assert found, "uv not found: run `make test` (it installs uv into .uv/) or put uv on PATH"
+    return found
+
+
 def test_published_file_opens_in_duckdb_1x(gated):
     publish(gated)
     code = (
@@ -177,7 +189,7 @@ def test_published_file_opens_in_duckdb_1x(gated):
     )
     out = subprocess.run(
         [
-            "uv",
+            _uv(),
             "run",
             "--no-project",
             "--isolated",
