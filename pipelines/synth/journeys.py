@@ -563,7 +563,7 @@ def _installs(
     media = np.array([m for m, _, _ in world.APP_MEDIA_SOURCES], dtype=object)[src]
     platform = np.array([p for _, _, p in world.APP_MEDIA_SOURCES], dtype=object)[src]
     ad = np.full(n, -1, dtype=np.int64)
-    for p in {p for _, _, p in world.APP_MEDIA_SOURCES if p}:
+    for p in sorted({p for _, _, p in world.APP_MEDIA_SOURCES if p}):
         m = platform == p
         cands = cat[(cat["platform"] == p) & cat["is_app"]]["ad_index"].to_numpy()
         ad[m] = cands[rng.integers(0, len(cands), int(m.sum()))]

@@ -256,3 +256,28 @@ def test_tiny_runs_with_a_subset_of_sources_work(tmp_path):
     )
     written = {p.relative_to(tmp_path / "landing").parts[0] for p in res.files}
     assert written == {"google_ads", "meta_ads", "fx_rates", "events"}
+
+
+def test_same_seed_gives_the_same_files_in_any_process(tmp_path):
+    """Regression: iterating a set consumed the random stream in hash order, so two
+    processes (different PYTHONHASHSEED) wrote different data from the same seed."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import datetime as dt, hashlib, sys; from pathlib import Path; "
+        "from pipelines.synth import generate; "
+        "r = generate(Path(sys.argv[1]), start=dt.date(2026, 3, 2), days=3, seed=5, people=150); "
+        "h = hashlib.sha256(); "
+        "[h.update(p.read_bytes()) for p in sorted(r.files)]; print(h.hexdigest())"
+    )
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / hash_seed)],
+            env=env, capture_output=True, text=True, check=True, timeout=300,
+        )  # fmt: skip
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
