@@ -64,12 +64,17 @@ def rand_strings(rng: np.random.Generator, n: int, length: int, alphabet: str = 
 
 
 def uuids(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Random version-4-shaped UUID strings."""
-    h = rand_strings(rng, n, 32, _HEX).astype(str)
-    s = pd.Series(h, dtype=object).str
-    parts = [s[0:8], s[8:12], "4" + s[13:16], "a" + s[17:20], s[20:32]]
-    out = parts[0] + "-" + parts[1] + "-" + parts[2] + "-" + parts[3] + "-" + parts[4]
-    return out.to_numpy(dtype=object)
+    """Random version-4-shaped UUID strings (the draws of ``rand_strings(rng, n, 32, hex)``)."""
+    if n == 0:
+        return np.array([], dtype=object)
+    table = np.frombuffer(_HEX.encode("ascii"), dtype=np.uint8)
+    hexes = table[rng.integers(0, len(table), size=(n, 32))]
+    out = np.empty((n, 36), dtype=np.uint8)
+    out[:, [8, 13, 18, 23]] = ord("-")
+    out[:, 0:8], out[:, 9:13], out[:, 24:36] = hexes[:, 0:8], hexes[:, 8:12], hexes[:, 20:32]
+    out[:, 14], out[:, 15:18] = ord("4"), hexes[:, 13:16]
+    out[:, 19], out[:, 20:23] = ord("a"), hexes[:, 17:20]
+    return out.view("S36").ravel().astype("U36").astype(object)
 
 
 def concat(*parts: object) -> np.ndarray:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.synth import world
 from pipelines.synth.fx import Rates
@@ -241,8 +243,8 @@ def _paths(
     m = pd.merge_asof(s, o, left_on="t_us", right_on="conv_us", by="person", direction="forward")
     in_window = m["journey"].notna() & (m["conv_us"] - m["t_us"] <= LOOKBACK_DAYS * US_PER_DAY)
     m["channel"] = channel_of_kind[m["kind"].to_numpy()]
-    conv_paths = m[in_window].groupby("journey", sort=True)["channel"].agg(" > ".join)
-    null_paths = m[m["journey"].isna()].groupby("person", sort=True)["channel"].agg(" > ".join)
+    conv_paths = _joined_by(m[in_window], "journey")
+    null_paths = _joined_by(m[m["journey"].isna()], "person")
     conv_df = pd.DataFrame(
         {
             "path": conv_paths.to_numpy(),
@@ -268,3 +270,16 @@ def _paths(
     )
     out.attrs["conversions_without_touches"] = int(empty)
     return out
+
+
+def _joined_by(rows: pd.DataFrame, key: str) -> pd.Series:
+    """``rows.groupby(key, sort=True)["channel"].agg(" > ".join)``, column-wise in Arrow."""
+    keys = rows[key].to_numpy()
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    uniq, starts = np.unique(keys, return_index=True)
+    offsets = pa.array(np.append(starts, len(keys)), pa.int64())
+    channels = pa.array(rows["channel"].to_numpy(dtype=object)[order], pa.large_string())
+    lists = pa.LargeListArray.from_arrays(offsets, channels)
+    joined = pc.binary_join(lists, pa.scalar(" > ", pa.large_string()))
+    return pd.Series(joined.to_numpy(zero_copy_only=False), index=pd.Index(uniq, name=key))

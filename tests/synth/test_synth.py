@@ -281,3 +281,36 @@ def test_same_seed_gives_the_same_files_in_any_process(tmp_path):
         )  # fmt: skip
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+def test_true_paths_join_channels_per_key_in_time_order():
+    from pipelines.synth.truth import _joined_by
+
+    rows = pd.DataFrame(
+        {
+            "journey": [3.0, 1.0, 3.0, 1.0, 2.0, 3.0],
+            "channel": ["Email", "Direct", "Paid Search", "Email", "Referral", "Direct"],
+        }
+    )
+    got = _joined_by(rows, "journey")
+    want = rows.groupby("journey", sort=True)["channel"].agg(" > ".join)
+    assert got.to_dict() == want.to_dict()
+    assert got.to_dict() == {
+        1.0: "Direct > Email",
+        2.0: "Referral",
+        3.0: "Email > Paid Search > Direct",
+    }
+
+
+def test_uuids_are_version_4_shaped_and_follow_the_seed():
+    import re
+
+    import numpy as np
+
+    from pipelines.synth.journeys import uuids
+
+    a, b = uuids(np.random.default_rng(1), 500), uuids(np.random.default_rng(1), 500)
+    assert a.tolist() == b.tolist() and len(set(a)) == 500
+    shape = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}")
+    assert all(isinstance(u, str) and shape.fullmatch(u) for u in a)
+    assert uuids(np.random.default_rng(1), 0).tolist() == []
