@@ -322,8 +322,11 @@ class Settings:
     def dbt_vars(self) -> dict[str, Any]:
         """Everything dbt needs, handed over as ``--vars`` (dbt_project.yml holds no copy)."""
         a = self.model.attribution
+        from pipelines.lake import EMPTY_SOURCE
+
         return {
             "lake_dir": str(self.paths.lake_raw),
+            "lake_placeholder_source": EMPTY_SOURCE,
             "reporting_currency": self.model.reporting.currency,
             "reporting_timezone": self.model.reporting.timezone,
             "lookback_days": a.lookback_days,

@@ -3,17 +3,22 @@
 Layout (DESIGN, folders under the data dir)::
 
     lake/raw/<table>/source=<source>/date=<YYYY-MM-DD>/data.parquet   one partition
-    lake/raw/<table>/source=_none/date=1970-01-01/data.parquet         typed, empty
+    lake/raw/<table>/source=~none/date=1970-01-01/data.parquet         typed, empty
     lake/_files/<source>/<YYYY-MM-DD>/<sha256>.parquet                 one accepted file's rows
 
 A partition is only ever replaced whole: the new file is written beside the old one under
 a temporary name, flushed to disk (``fsync``) and moved over it with ``os.replace``, so a
 reader (dbt, a BI tool) sees either the old partition or the new one, never half of one.
 
-``ensure_tables`` writes one empty but typed file per canonical table (source ``_none``),
+``ensure_tables`` writes one empty but typed file per canonical table (source ``~none``),
 so ``read_parquet('<lake>/<table>/*/*/*.parquet', hive_partitioning = true)`` works, with
 the right column types, before any source has delivered anything. It holds no rows, so it
-changes no result; dbt models may filter ``source <> '_none'`` but need not.
+changes no result; dbt models may filter ``source <> '~none'`` but need not. Its name sorts
+after every source name (``~`` comes after the letters, digits and ``_`` of registry
+names): DuckDB estimates the rows of a multi-file read from the first file of the sorted
+listing times the number of files, and an empty first file made every lake read look
+empty, so the planner built hash tables on the big side of each join (ten times slower on
+10M events). ``ensure_tables`` replaces the placeholder of older lakes (``_none``).
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ if TYPE_CHECKING:
     from pipelines.config import Settings
 
 PARTITION_FILE = "data.parquet"
-EMPTY_SOURCE = "_none"
+EMPTY_SOURCE = "~none"
+LEGACY_EMPTY_SOURCES = ("_none",)  # placeholders of older lakes, replaced by ensure_tables
 EMPTY_DATE = dt.date(1970, 1, 1)
 
 
@@ -150,7 +156,7 @@ def list_partitions(settings: Settings, table_name: str) -> dict[str, list[dt.da
     out: dict[str, list[dt.date]] = {}
     for path in sorted(table_dir(settings, table_name).glob(f"source=*/date=*/{PARTITION_FILE}")):
         source = path.parent.parent.name.removeprefix("source=")
-        if source == EMPTY_SOURCE:
+        if source == EMPTY_SOURCE or source in LEGACY_EMPTY_SOURCES:
             continue
         day = dt.date.fromisoformat(path.parent.name.removeprefix("date="))
         out.setdefault(source, []).append(day)
@@ -158,9 +164,19 @@ def list_partitions(settings: Settings, table_name: str) -> dict[str, list[dt.da
 
 
 def ensure_tables(settings: Settings) -> list[Path]:
-    """Write the typed empty placeholder of every canonical table that lacks one."""
+    """Write the typed empty placeholder of every canonical table that lacks one.
+
+    An older lake's placeholder (``LEGACY_EMPTY_SOURCES``) is removed when it holds no rows.
+    """
     written = []
     for t in TABLES.values():
+        for legacy in LEGACY_EMPTY_SOURCES:
+            old = partition_path(settings, t.name, legacy, EMPTY_DATE)
+            if old.exists() and pq.ParquetFile(old).metadata.num_rows == 0:
+                old.unlink()
+                with contextlib.suppress(OSError):
+                    old.parent.rmdir()
+                    old.parent.parent.rmdir()
         path = partition_path(settings, t.name, EMPTY_SOURCE, EMPTY_DATE)
         if not path.exists():
             write_parquet_atomic(path, t.schema.empty_table())

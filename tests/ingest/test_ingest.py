@@ -9,7 +9,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import lake
+from pipelines import canonical, lake
 from pipelines.errors import BadInputError
 from pipelines.ingest import UnknownSourceError, ingest, rebuild_partition
 from pipelines.ledger import Ledger
@@ -112,11 +112,11 @@ def test_dbt_style_glob_reads_empty_and_filled_tables(settings):
     ingest(settings)
     q2 = (
         "select source, date, currency from read_parquet(?, hive_partitioning = true) "
-        "where source <> '_none'"
+        "where source <> ?"
     )
-    assert con.execute(q2, [lake.table_glob(settings, "fx_rates")]).fetchall() == [
-        ("fx_rates", DAY, "EUR")
-    ]
+    assert con.execute(
+        q2, [lake.table_glob(settings, "fx_rates"), lake.EMPTY_SOURCE]
+    ).fetchall() == [("fx_rates", DAY, "EUR")]
     assert lake.list_partitions(settings, "fx_rates") == {"fx_rates": [DAY]}
 
 
@@ -151,3 +151,34 @@ def test_bad_input_error_names_the_file_as_landed(settings):
     (q,) = ingest(settings).quarantined
     err = BadInputError("fx_rates/2026-03-02/bad.csv", "x", "line 2, column 'date'")
     assert q.message.startswith(str(err).split(": ")[0])
+
+
+def test_placeholder_sorts_last_so_duckdb_estimates_lake_reads_from_real_rows(settings):
+    """DuckDB estimates a multi-file read from the first file of the sorted listing; the
+    empty placeholder must not be that file, or every join over the lake is planned as if
+    the lake were empty (the hash table then goes on the big side)."""
+    _rates(settings, "a.csv", f"{DAY},EUR,1.08\n{DAY},GBP,1.27\n")
+    ingest(settings)
+    lake.ensure_tables(settings)
+    files = sorted(str(p) for p in lake.table_dir(settings, "fx_rates").glob("*/*/*.parquet"))
+    assert files[-1] == str(
+        lake.partition_path(settings, "fx_rates", lake.EMPTY_SOURCE, lake.EMPTY_DATE)
+    )
+    plan = (
+        duckdb.connect()
+        .execute(
+            "explain select * from read_parquet(?, hive_partitioning = true)",
+            [lake.table_glob(settings, "fx_rates")],
+        )
+        .fetchall()[0][1]
+    )
+    assert "~0 rows" not in plan
+
+
+def test_ensure_tables_replaces_an_older_lakes_placeholder(settings):
+    legacy = lake.partition_path(settings, "events", "_none", lake.EMPTY_DATE)
+    lake.write_parquet_atomic(legacy, canonical.TABLES["events"].schema.empty_table())
+    lake.ensure_tables(settings)
+    assert not legacy.exists() and not legacy.parent.parent.exists()
+    assert lake.partition_path(settings, "events", lake.EMPTY_SOURCE, lake.EMPTY_DATE).exists()
+    assert lake.list_partitions(settings, "events") == {}

@@ -36,7 +36,7 @@ renamed as (
         source as lake_source,
         date as lake_date
     from source
-    where source <> '_none'
+    where source <> '{{ var("lake_placeholder_source") }}'
 
 ),
 
