@@ -33,8 +33,8 @@ registry). Events that arrive while a run is active are queued and consumed toge
 the next run (`max_active_runs=1`).
 
 **Tasks** (all in the one-slot `duckdb_writer` pool)
-1. `dbt_build`: `pipelines.warehouse.build(settings)`: `dbt build` of every model, data test
-   and unit test; each node's result is in the task log.
+1. `dbt_build`: `pipelines.warehouse.build(settings)`: `dbt build` of every model and data
+   test (dbt's unit tests run in `make test`); each node's result is in the task log.
 2. `quality_gate`: `pipelines.quality.gate.run_gate(...)`. A failed gate fails this task
    (no retries) with the failed expectations in the log; publication is skipped and the
    last publication stays in place.

@@ -306,8 +306,15 @@ def build(
     ctx: typer.Context,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild every table from scratch.")] = False,
     select: Annotated[str | None, typer.Option(help="dbt selection, e.g. +mart_kpi_daily.")] = None,
+    unit_tests: Annotated[
+        bool | None,
+        typer.Option(
+            "--unit-tests/--no-unit-tests",
+            help="Run dbt's unit tests too (default: warehouse.unit_tests, off).",
+        ),
+    ] = None,
 ) -> None:
-    """Build the warehouse with dbt (models, data tests, unit tests)."""
+    """Build the warehouse with dbt (models and data tests; unit tests on request)."""
     from pipelines import warehouse
 
     progress = _progress()
@@ -315,10 +322,20 @@ def build(
     if hasattr(progress, "__enter__"):
         with progress:
             res = warehouse.build(
-                settings, full_refresh=full_refresh, select=select, progress=progress
+                settings,
+                full_refresh=full_refresh,
+                select=select,
+                progress=progress,
+                unit_tests=unit_tests,
             )
     else:
-        res = warehouse.build(settings, full_refresh=full_refresh, select=select, progress=progress)
+        res = warehouse.build(
+            settings,
+            full_refresh=full_refresh,
+            select=select,
+            progress=progress,
+            unit_tests=unit_tests,
+        )
     console.print(f"build {res.build_id}: {len(res.nodes)} nodes ok")
 
 

@@ -158,6 +158,9 @@ class Warehouse(_Model):
     default, embedded) or ``spark`` (dbt-spark in-process; run inside .venv-spark)."""
 
     target: str = "duckdb"
+    # dbt unit tests check the SQL on fixed inputs, not the data: `make test` runs them
+    # (build(..., unit_tests=True)); a nightly build leaves them out, as dbt advises.
+    unit_tests: bool = False
 
     @field_validator("target")
     @classmethod

@@ -197,7 +197,7 @@ def spark_side(data_dir: Path, lake: Path) -> tuple[dict[str, pd.DataFrame], flo
     shutil.copytree(lake, data_dir / "lake")
     settings = _settings(data_dir, "spark")
     started = time.monotonic()
-    warehouse.build(settings, quiet=True, exclude=SPARK_EXCLUDED)
+    warehouse.build(settings, quiet=True, exclude=SPARK_EXCLUDED, unit_tests=True)
     elapsed = time.monotonic() - started
     spark = SparkSession.builder.getOrCreate()  # the session dbt-spark opened
     marts = {m: spark.table(f"main.{m}").toPandas() for m in published_marts(settings)}

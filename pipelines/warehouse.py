@@ -13,7 +13,7 @@ has no dbt Python models: there ``build`` builds up to the data-driven math, com
 ``in_python`` tables with ``pipelines.attribution.outcomes`` and loads them through the
 adapter (``compute_python_models``), then builds the rest.
 
-``build`` runs ``dbt build`` (seeds, models, data tests, unit tests), records the outcome
+``build`` runs ``dbt build`` (seeds, models, data tests; unit tests on request), records the outcome
 in ``state/build.json`` (the build id the quality gate and publish check) and raises
 ``PipelineError`` naming the failed nodes. ``parse`` writes the manifest that Cosmos reads.
 """
@@ -402,11 +402,13 @@ def build(
     progress: ProgressCallback | None = None,
     quiet: bool | None = None,
     exclude: Sequence[str] | str | None = None,
+    unit_tests: bool | None = None,
 ) -> BuildResult:
     """Run ``dbt build``; write ``state/build.json``; raise ``PipelineError`` on failure.
 
     ``select`` is a dbt selection (``"tag:published"``, ``["+fct_ad_spend_daily"]``),
-    ``exclude`` one to leave out.
+    ``exclude`` one to leave out. ``unit_tests`` runs dbt's unit tests too (default:
+    ``settings.warehouse.unit_tests``, off: they test the SQL, not the data).
     ``progress(event, **info)`` is called with ``"node_done"`` (``name``, ``status``,
     ``resource_type``, ``index``) as each node finishes, and ``"build_done"`` at the end.
     ``quiet`` silences dbt's own console log (errors still print); by default it is on
@@ -431,6 +433,8 @@ def build(
             progress("info", message="rules or settings changed: rebuilding every table")
     if full_refresh:
         args.append("--full-refresh")
+    if not (settings.warehouse.unit_tests if unit_tests is None else unit_tests):
+        args += ["--exclude-resource-type", "unit_test"]
     if select:
         args += ["--select", *([select] if isinstance(select, str) else list(select))]
 

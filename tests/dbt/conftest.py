@@ -21,5 +21,5 @@ def built(tmp_path_factory) -> Iterator[tuple[Settings, warehouse.BuildResult]]:
         environ={"ATTRIBUTION__ATTRIBUTION__MODELS": models},
     )
     write_lake(settings)
-    result = warehouse.build(settings)
+    result = warehouse.build(settings, unit_tests=True)
     yield settings, result

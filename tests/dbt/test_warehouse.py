@@ -242,6 +242,9 @@ def test_a_second_build_gives_identical_marts(built):
     again = warehouse.build(settings, progress=lambda event, **info: events.append((event, info)))
     assert again.success
     assert again.build_id != built[1].build_id
+    # a nightly build runs the data tests but not the SQL's unit tests
+    assert any(n.resource_type == "test" for n in again.nodes)
+    assert not any(n.resource_type == "unit_test" for n in again.nodes)
     done = {info["name"] for event, info in events if event == "node_done"}
     assert {"fct_ad_spend_daily", "fct_attributed_conversions", "mart_kpi_daily"} <= done
     assert events[-1] == ("build_done", {"success": True, "build_id": again.build_id})

@@ -23,4 +23,4 @@ def built(tmp_path_factory) -> Iterator[tuple[Settings, warehouse.BuildResult]]:
         },
     )
     write_lake(settings)
-    yield settings, warehouse.build(settings)
+    yield settings, warehouse.build(settings, unit_tests=True)

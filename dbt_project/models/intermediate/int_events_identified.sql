@@ -1,31 +1,55 @@
 {#-
-    First-party events, deduplicated by event_id (defensively: ingestion already does),
-    with the person they belong to (int_identity_map) and their day in the reporting
-    time zone. An event's own user id wins over its anonymous id's link; an event with no
-    id at all is its own person (so its conversion still counts, with an empty path).
+    First-party events, deduplicated by event_id (defensively: ingestion already does
+    within a day's partition, but a late copy can land in another day's), with the person
+    they belong to (int_identity_map) and their day in the reporting time zone. An
+    event's own user id wins over its anonymous id's link; an event with no id at all is
+    its own person (so its conversion still counts, with an empty path).
+
+    Built for big event logs: only the ids seen more than once go through the
+    latest-delivery-wins ranking (a window over every wide row sorted the whole log), and
+    the staging view is read where it is needed rather than through one CTE, which the
+    engine would otherwise materialise, every column of every event, to read it twice.
 -#}
 
 with
 
-events as (
+identity_map as (
 
-    select * from {{ ref('stg_lake__events') }}
+    select
+        anonymous_id,
+        user_id as linked_user_id,
+        person_key
+    from {{ ref('int_identity_map') }}
 
 ),
 
-identity_map as (
+repeated_ids as (
 
-    select anonymous_id, person_key from {{ ref('int_identity_map') }}
+    select event_id
+    from {{ ref('stg_lake__events') }}
+    group by event_id
+    having count(*) > 1
 
 ),
 
 deduplicated as (
 
-    select *
-    from events
+    select events.*
+    from {{ ref('stg_lake__events') }} as events
+    where not exists (
+        select 1
+        from repeated_ids
+        where repeated_ids.event_id = events.event_id
+    )
+
+    union all
+
+    select repeated.*
+    from {{ ref('stg_lake__events') }} as repeated
+    where repeated.event_id in (select event_id from repeated_ids)
     qualify row_number() over (
-        partition by event_id
-        order by delivered_at desc, lake_date desc, received_at desc
+        partition by repeated.event_id
+        order by repeated.delivered_at desc, repeated.lake_date desc, repeated.received_at desc
     ) = 1
 
 ),
@@ -35,6 +59,10 @@ final as (
     select
         deduplicated.event_id,
         case
+            -- the link's key is that user's key: hash only user ids seen without one
+            when deduplicated.user_id is not null
+                and deduplicated.user_id = identity_map.linked_user_id
+                then identity_map.person_key
             when deduplicated.user_id is not null
                 then {{ stable_hash(dbt.concat(["'user:'", 'deduplicated.user_id'])) }}
             when identity_map.person_key is not null

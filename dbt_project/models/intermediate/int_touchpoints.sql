@@ -21,15 +21,6 @@
 
 with
 
-events as (
-
-    -- first-party impressions (var view_through_events) are never clicks or session
-    -- starts, even with campaign parameters: they are view touches (int_view_touches)
-    select * from {{ ref('int_events_identified') }}
-    where coalesce(event_name, '') not in ({{ string_list(var('view_through_events')) }})
-
-),
-
 platform_channels as (
 
     select * from {{ ref('platform_channels') }}
@@ -50,66 +41,9 @@ ad_spend as (
 
 ),
 
-session_events as (
-
-    select
-        event_id,
-        event_at,
-        lag(event_at) over (
-            partition by person_key
-            order by event_at, event_id
-        ) as previous_event_at
-    from events
-    where event_type in ({{ string_list(var('session_event_types')) }})
-        or utm_source is not null
-        or utm_medium is not null
-        or utm_campaign is not null
-        or utm_id is not null
-        or click_id is not null
-
-),
-
-session_starts as (
-
-    select event_id
-    from session_events
-    where previous_event_at is null
-        or event_at > {{ dbt.dateadd('minute', var('session_timeout_minutes'), 'previous_event_at') }}
-
-),
-
-candidates as (
-
-    select
-        events.*,
-        (
-            events.utm_source is not null
-            or events.utm_medium is not null
-            or events.utm_campaign is not null
-            or events.utm_id is not null
-            or events.click_id is not null
-        ) as has_campaign_signal,
-        session_starts.event_id is not null as is_session_start,
-        {{ url_host('events.referrer_url') }} as referrer_host,
-        {{ url_host('events.page_url') }} as page_host
-    from events
-    left join session_starts
-        on events.event_id = session_starts.event_id
-
-),
-
 touch_events as (
 
-    select
-        *,
-        case
-            when referrer_host is not null
-                and referrer_host <> ''
-                and (page_host is null or referrer_host <> page_host)
-                then referrer_host
-        end as external_referrer_host
-    from candidates
-    where has_campaign_signal or is_session_start
+    select * from {{ ref('int_touch_events') }}
 
 ),
 
@@ -141,30 +75,22 @@ click_type_platforms as (
 
 ),
 
-click_platforms as (
-
-    select
-        touch_events.event_id,
-        click_type_platforms.click_platform,
-        click_type_platforms.default_source,
-        click_type_platforms.default_medium
-    from touch_events
-    inner join click_type_platforms
-        on touch_events.click_id_type = click_type_platforms.click_id_type
-    where touch_events.click_id is not null
-
-),
-
+-- From here on the touches travel as narrow rows (ids and the values the rules and ties
+-- read); `final` joins the wide columns back once.
 resolved as (
 
     select
-        touch_events.*,
-        click_platforms.click_platform,
+        touch_events.event_id,
+        touch_events.click_id_type,
+        touch_events.utm_id,
+        touch_events.utm_campaign,
+        touch_events.utm_content,
+        click_type_platforms.click_platform,
         case
             when touch_events.utm_source is not null or touch_events.utm_medium is not null
                 then lower(coalesce(touch_events.utm_source, '(not set)'))
-            when click_platforms.click_platform is not null
-                then lower(click_platforms.default_source)
+            when click_type_platforms.click_platform is not null
+                then lower(click_type_platforms.default_source)
             when touch_events.external_referrer_host is not null
                 then touch_events.external_referrer_host
             else '(direct)'
@@ -172,8 +98,8 @@ resolved as (
         case
             when touch_events.utm_source is not null or touch_events.utm_medium is not null
                 then lower(coalesce(touch_events.utm_medium, '(not set)'))
-            when click_platforms.click_platform is not null
-                then lower(click_platforms.default_medium)
+            when click_type_platforms.click_platform is not null
+                then lower(click_type_platforms.default_medium)
             when touch_events.external_referrer_host is not null
                 then 'referral'
             else '(none)'
@@ -181,14 +107,15 @@ resolved as (
         case
             when touch_events.utm_source is not null or touch_events.utm_medium is not null
                 then 'utm'
-            when click_platforms.click_platform is not null then 'click_id'
+            when click_type_platforms.click_platform is not null then 'click_id'
             when touch_events.external_referrer_host is not null then 'referrer'
             else 'direct'
         end as source_basis,
         lower(touch_events.utm_campaign) as campaign
     from touch_events
-    left join click_platforms
-        on touch_events.event_id = click_platforms.event_id
+    left join click_type_platforms
+        on touch_events.click_id is not null
+        and touch_events.click_id_type = click_type_platforms.click_id_type
 
 ),
 
@@ -305,46 +232,72 @@ ad_matches as (
 
 ),
 
-final as (
+-- Everything decided per touch, still narrow: the one join with the wide columns comes last,
+-- with the touches table (whose size the engine knows) as the side it streams through.
+decided as (
 
     select
-        {{ stable_hash('with_platform.event_id') }} as touchpoint_id,
         with_platform.event_id,
-        with_platform.person_key,
-        with_platform.anonymous_id,
-        with_platform.user_id,
-        with_platform.event_at as touched_at,
-        with_platform.event_date as touch_date,
-        case
-            when with_platform.has_campaign_signal then 'campaign_landing'
-            else 'session_start'
-        end as touch_type,
-        with_platform.is_session_start,
-        with_platform.has_campaign_signal,
         with_platform.source,
         with_platform.medium,
         with_platform.campaign,
-        with_platform.utm_term as term,
-        with_platform.utm_content as content,
+        with_platform.utm_content,
         with_platform.utm_id,
         with_platform.click_id_type,
-        with_platform.click_id,
         with_platform.source_basis,
-        with_platform.external_referrer_host as referrer_host,
-        with_platform.page_url as landing_url,
         with_platform.channel,
         with_platform.channel_rule_priority,
         coalesce(campaign_matches.platform, with_platform.inferred_platform) as platform,
         campaign_matches.campaign_id,
         ad_matches.ad_group_id,
         ad_matches.ad_id,
-        campaign_matches.campaign_id is not null as is_tied_to_campaign,
-        coalesce(campaign_matches.tie_method, 'none') as tie_method
+        campaign_matches.tie_method
     from with_platform
     left join campaign_matches
         on with_platform.event_id = campaign_matches.event_id
     left join ad_matches
         on with_platform.event_id = ad_matches.event_id
+
+),
+
+final as (
+
+    select
+        {{ stable_hash('touch_events.event_id') }} as touchpoint_id,
+        touch_events.event_id,
+        touch_events.person_key,
+        touch_events.anonymous_id,
+        touch_events.user_id,
+        touch_events.event_at as touched_at,
+        touch_events.event_date as touch_date,
+        case
+            when touch_events.has_campaign_signal then 'campaign_landing'
+            else 'session_start'
+        end as touch_type,
+        touch_events.is_session_start,
+        touch_events.has_campaign_signal,
+        decided.source,
+        decided.medium,
+        decided.campaign,
+        touch_events.utm_term as term,
+        decided.utm_content as content,
+        decided.utm_id,
+        decided.click_id_type,
+        touch_events.click_id,
+        decided.source_basis,
+        touch_events.external_referrer_host as referrer_host,
+        touch_events.page_url as landing_url,
+        decided.channel,
+        decided.channel_rule_priority,
+        decided.platform,
+        decided.campaign_id,
+        decided.ad_group_id,
+        decided.ad_id,
+        decided.campaign_id is not null as is_tied_to_campaign,
+        coalesce(decided.tie_method, 'none') as tie_method
+    from {{ ref('int_touch_events') }} as touch_events
+    inner join decided
+        on touch_events.event_id = decided.event_id
 
 )
 

@@ -1,0 +1,125 @@
+{#-
+    The events that can become touches: every landing with campaign signal (any UTM
+    parameter or a click id) and every session start (a touch-capable event after more
+    than var('session_timeout_minutes') of the person's inactivity, or their first), per
+    person after identity stitching, with the hosts int_touchpoints needs. Impression
+    events (var('view_through_events')) are left out: they are view touches
+    (int_view_touches), never clicks or session starts, even with campaign parameters.
+
+    Its own table because it is where the big event log narrows down: sessions are found
+    on three narrow columns, the wide columns are read again only for the touches (the
+    events table is referenced twice rather than through one CTE, which the engine would
+    materialise, every column of every event, to read it twice), and int_touchpoints then
+    plans its joins on a table whose size the engine knows.
+-#}
+
+with
+
+session_events as (
+
+    select
+        event_id,
+        event_at,
+        (
+            utm_source is not null
+            or utm_medium is not null
+            or utm_campaign is not null
+            or utm_id is not null
+            or click_id is not null
+        ) as has_campaign_signal,
+        lag(event_at) over (
+            partition by person_key
+            order by event_at, event_id
+        ) as previous_event_at
+    from {{ ref('int_events_identified') }}
+    where coalesce(event_name, '') not in ({{ string_list(var('view_through_events')) }})
+        and (
+            event_type in ({{ string_list(var('session_event_types')) }})
+            or utm_source is not null
+            or utm_medium is not null
+            or utm_campaign is not null
+            or utm_id is not null
+            or click_id is not null
+        )
+
+),
+
+touch_ids as (
+
+    select
+        event_id,
+        has_campaign_signal,
+        is_session_start
+    from (
+        select
+            event_id,
+            has_campaign_signal,
+            (
+                previous_event_at is null
+                or event_at > {{ dbt.dateadd('minute', var('session_timeout_minutes'), 'previous_event_at') }}
+            ) as is_session_start
+        from session_events
+    ) as flagged
+    where has_campaign_signal or is_session_start
+
+),
+
+hosts as (
+
+    select
+        events.event_id,
+        events.person_key,
+        events.anonymous_id,
+        events.user_id,
+        events.event_at,
+        events.event_date,
+        events.page_url,
+        events.utm_source,
+        events.utm_medium,
+        events.utm_campaign,
+        events.utm_term,
+        events.utm_content,
+        events.utm_id,
+        events.click_id_type,
+        events.click_id,
+        touch_ids.has_campaign_signal,
+        touch_ids.is_session_start,
+        {{ url_host('events.referrer_url') }} as referrer_host,
+        {{ url_host('events.page_url') }} as page_host
+    from touch_ids
+    inner join {{ ref('int_events_identified') }} as events
+        on touch_ids.event_id = events.event_id
+
+),
+
+final as (
+
+    select
+        event_id,
+        person_key,
+        anonymous_id,
+        user_id,
+        event_at,
+        event_date,
+        page_url,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_term,
+        utm_content,
+        utm_id,
+        click_id_type,
+        click_id,
+        has_campaign_signal,
+        is_session_start,
+        case
+            when referrer_host is not null
+                and referrer_host <> ''
+                and (page_host is null or referrer_host <> page_host)
+                then referrer_host
+        end as external_referrer_host
+    from hosts
+
+)
+
+select * from final
