@@ -72,6 +72,7 @@ def floor(settings: Settings) -> FloorResult:
     """
     started = time.perf_counter()
     with duckdb.connect(config=settings.duckdb_config()) as con:
+        con.execute("set enable_progress_bar = false")
         events, people = con.execute(sql).fetchall()[0]
     return FloorResult(
         seconds=time.perf_counter() - started,
