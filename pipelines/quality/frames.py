@@ -98,14 +98,19 @@ def _union_columns(con: duckdb.DuckDBPyConnection, settings: Settings, table: st
     }
 
 
+def lake_table_columns(table: Table) -> list[str]:
+    """The columns ``load_lake_table`` returns: key, checked columns, source and date."""
+    wanted = [*table.key, *LAKE_VALUE_COLUMNS.get(table.name, ()), *CURRENCY_COLUMNS[table.name]]
+    return [*dict.fromkeys(wanted), "source", "date"]
+
+
 def load_lake_table(
     con: duckdb.DuckDBPyConnection, settings: Settings, table: Table
 ) -> pd.DataFrame:
     """The key and checked columns of a lake table, with ``source`` and ``date``."""
     present = _union_columns(con, settings, table.name)
-    wanted = [*table.key, *LAKE_VALUE_COLUMNS.get(table.name, ()), *CURRENCY_COLUMNS[table.name]]
     cols = []
-    for c in dict.fromkeys(wanted):
+    for c in lake_table_columns(table)[:-2]:
         cols.append(f'"{c}"' if c in present else f'null as "{c}"')
     sql = (
         f'select {", ".join(cols)}, "source", cast("date" as date) as "date" '

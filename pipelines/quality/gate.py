@@ -121,8 +121,7 @@ def run_gate(
         from pipelines.quality.suites import build_checks
 
         checks = build_checks(con, settings, marts, rd, dates or None)
-
-    failures, evaluated = _validate(checks, run_id, docs_dir)
+        failures, evaluated = _validate(checks, run_id, docs_dir)
     result.expectations_evaluated = evaluated
     result.data_docs = str(docs_dir / "index.html")
     result.failures = [f for f in failures if f.severity == ERROR]
@@ -227,14 +226,16 @@ def _validate(checks: list[Check], run_id: str, docs_dir: Any) -> tuple[list[Fai
                 result_format=result_format,
             )
         )
-        run = checkpoint.run(batch_parameters={"dataframe": check.frame}, run_id=gx_run_id)
+        frame = check.load()  # read now, dropped after this suite (one big table at a time)
+        run = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=gx_run_id)
         for validation in run.run_results.values():
             for res in validation.results:
                 evaluated += 1
                 if res.success:
                     continue
                 exp = by_id.get(res.expectation_config.id)
-                failures.extend(_to_failures(check, exp, res))
+                failures.extend(_to_failures(check, frame, exp, res))
+        del frame, run
     context.build_data_docs(site_names=["gate"])
     return failures, evaluated
 
@@ -259,7 +260,7 @@ def _describe_row(exp: Any, row: dict[str, Any], column: str | None) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in row.items())
 
 
-def _to_failures(check: Check, exp: Any, res: Any) -> list[Failure]:
+def _to_failures(check: Check, frame: pd.DataFrame, exp: Any, res: Any) -> list[Failure]:
     config = res.expectation_config
     name = config.type
     raw_severity = getattr(config, "severity", "critical")
@@ -280,8 +281,8 @@ def _to_failures(check: Check, exp: Any, res: Any) -> list[Failure]:
     if idx is None:
         idx = r.get("partial_unexpected_index_list") or []
     idx = [i["index"] if isinstance(i, dict) and "index" in i else i for i in idx]
-    idx = [i for i in idx if i in check.frame.index]
-    rows = check.frame.loc[idx]
+    idx = [i for i in idx if i in frame.index]
+    rows = frame.loc[idx]
     if not idx:
         observed = r.get("observed_value")
         detail = (

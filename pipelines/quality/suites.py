@@ -15,6 +15,7 @@ Severity: ``critical`` (reported as ``error``) blocks publication; ``warning`` i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -53,16 +54,24 @@ DATE_BASES = ("conversion", "touch")
 
 @dataclass
 class Check:
-    """One suite validated against one frame."""
+    """One suite validated against one frame.
+
+    ``frame`` may be a function that reads it: big tables (the events of the lake, the
+    attributed facts) are then read when their suite runs and dropped after it, so the
+    gate holds one table's columns at a time, not all of them.
+    """
 
     suite: str
     table: str
-    frame: pd.DataFrame
+    frame: pd.DataFrame | Callable[[], pd.DataFrame]
     expectations: list[Expectation]
     # A column of the frame naming the table of each row (frames spanning tables): the
     # gate then reports one failure per table.
     split_by: str | None = None
     key: tuple[str, ...] = field(default_factory=tuple)
+
+    def load(self) -> pd.DataFrame:
+        return self.frame() if callable(self.frame) else self.frame
 
 
 def _type_matches(family: str, data_type: str | None) -> bool | None:
@@ -188,8 +197,7 @@ def lake_checks(
         )
     for name in present:
         table = TABLES[name]
-        df = frames.load_lake_table(con, settings, table)
-        cols = set(df.columns)
+        cols = set(frames.lake_table_columns(table))
         nullable = frames.NULLABLE_KEY_COLUMNS.get(name, set())
         exps: list[Expectation] = [
             ex.ExpectKeyNotNull(column=c, severity=ERROR) for c in table.key if c not in nullable
@@ -209,7 +217,13 @@ def lake_checks(
         if name == "fx_rates":
             exps.append(ex.ExpectPositiveRate(severity=ERROR))
         checks.append(
-            Check(f"lake.{name}", f"lake.{name}", df, exps, key=(*table.key, "source", "date"))
+            Check(
+                f"lake.{name}",
+                f"lake.{name}",
+                lambda table=table: frames.load_lake_table(con, settings, table),
+                exps,
+                key=(*table.key, "source", "date"),
+            )
         )
 
     fresh = frames.freshness(con, settings, run_date, present)
@@ -302,8 +316,16 @@ def warehouse_checks(
         if not exps:
             continue
         needed = sorted({e.column for e in exps if getattr(e, "column", None)})
-        df = frames.load_table(con, qualified, needed)
-        checks.append(Check(f"int.{name}", name, df, exps))
+        checks.append(
+            Check(
+                f"int.{name}",
+                name,
+                lambda qualified=qualified, needed=needed: frames.load_table(
+                    con, qualified, needed
+                ),
+                exps,
+            )
+        )
 
     for name in marts:
         qualified = resolve_table(con, name)
@@ -321,12 +343,18 @@ def warehouse_checks(
             needed.update(getattr(e, "column_list", None) or [])
         key = tuple(c for c in (grain[0] if grain else ()) if c in cols)
         needed.update(key)
-        df = (
-            frames.load_table(con, qualified, sorted(needed))
-            if needed
-            else frames.load_table(con, qualified, [])
+        columns = sorted(needed)
+        checks.append(
+            Check(
+                f"mart.{name}",
+                name,
+                lambda qualified=qualified, columns=columns: frames.load_table(
+                    con, qualified, columns
+                ),
+                exps,
+                key=key,
+            )
         )
-        checks.append(Check(f"mart.{name}", name, df, exps, key=key))
     return checks
 
 
