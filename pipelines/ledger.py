@@ -1,8 +1,9 @@
 """The ingestion ledger: every landing file seen, by content hash, and what became of it.
 
 A SQLite database at ``settings.paths.ledger`` (``lake/_ledger.sqlite``) in WAL mode with a
-busy timeout, so several processes (one Airflow task per source) can ingest at once; each
-write is one short ``BEGIN IMMEDIATE`` transaction.
+busy timeout, so several processes (one Airflow task per source) can ingest at once. Each
+write is one short ``BEGIN IMMEDIATE`` transaction; ``transaction()`` groups several writes
+into one (ingest writes a landing folder's rows together, see ``pipelines.ingest``).
 
 Table ``files``: one row per (source, folder day, sha256) with the first path it came
 under, its size and mtime, when it was first accepted (``first_seen_at``, also the lineage
@@ -13,13 +14,19 @@ parsed again; if it loads, ``first_seen_at`` becomes the time it was accepted.
 
 Table ``deliveries``: every (path, hash) ever seen, so a copy of a known file under another
 name is recorded too (``status`` compares landing with it).
+
+Table ``partitions``: per (source, folder day), the digest of the accepted files (hashes,
+order and lineage, ``files_digest``) the lake partition was last built from. Ingest rebuilds
+a partition whose digest differs from the ledger's, so a crash between recording files and
+rebuilding their partition is repaired by the next ingest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import sqlite3
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +55,13 @@ create table if not exists deliveries (
     folder_date text not null,
     first_seen_at text not null,
     primary key (source_file, file_hash)
+);
+create table if not exists partitions (
+    source text not null,
+    folder_date text not null,
+    files_digest text not null,
+    built_at text not null,
+    primary key (source, folder_date)
 );
 """
 
@@ -80,6 +94,14 @@ class FileRecord:
         return cls(**d)
 
 
+def files_digest(records: Sequence[FileRecord]) -> str:
+    """What a partition is built from: the accepted files, in order, with their lineage."""
+    h = hashlib.sha256()
+    for r in records:
+        h.update(f"{r.file_hash} {r.first_seen_at.isoformat()} {r.source_file}\n".encode())
+    return h.hexdigest()
+
+
 class Ledger:
     """Access to the ledger database; cheap to create, one connection per instance."""
 
@@ -106,7 +128,17 @@ class Ledger:
         self.close()
 
     @contextmanager
+    def transaction(self) -> Generator[None]:
+        """Group the writes inside into one transaction (committed at the end, or rolled back
+        if the block raises). Writes outside a ``transaction()`` commit one by one."""
+        with self._write():
+            yield
+
+    @contextmanager
     def _write(self) -> Generator[sqlite3.Connection]:
+        if self._conn.in_transaction:  # inside transaction(): its commit covers this write
+            yield self._conn
+            return
         self._conn.execute("begin immediate")
         try:
             yield self._conn
@@ -200,6 +232,28 @@ class Ledger:
             (source, day.isoformat()),
         ).fetchall()
         return [FileRecord._from_row(r) for r in rows]
+
+    def built_digest(self, source: str, day: dt.date) -> str | None:
+        """The ``files_digest`` the (source, day) partition was last built from, if any."""
+        row = self._conn.execute(
+            "select files_digest from partitions where source = ? and folder_date = ?",
+            (source, day.isoformat()),
+        ).fetchone()
+        return row[0] if row else None
+
+    def mark_built(self, source: str, day: dt.date, digest: str | None) -> None:
+        """Note what the partition was built from (``None``: it was removed)."""
+        with self._write() as c:
+            if digest is None:
+                c.execute(
+                    "delete from partitions where source = ? and folder_date = ?",
+                    (source, day.isoformat()),
+                )
+                return
+            c.execute(
+                "insert or replace into partitions values (?, ?, ?, ?)",
+                (source, day.isoformat(), digest, dt.datetime.now(dt.UTC).isoformat()),
+            )
 
     def files(self, source: str | None = None) -> list[FileRecord]:
         """Every file row (for ``status``), ordered by source, day and delivery."""
