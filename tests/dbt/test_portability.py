@@ -77,7 +77,7 @@ def test_engine_dependent_macros_on_duckdb(tmp_path):
     for key, expected in MACRO_PROBE_EXPECTED.items():
         assert got[key] == expected, key
     assert len(got["surrogate_key"]) == 32  # md5 hex
-    assert got["incremental_strategy"] == "delete+insert"
+    assert got["incremental_strategy"] == "replace_slices"  # macros/incremental.sql
     assert got["lake_hook_sql"] == ""  # DuckDB reads the lake through the sources
     assert warehouse.runs_python_models(settings)
     spark = load_settings(
