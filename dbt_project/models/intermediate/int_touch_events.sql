@@ -20,27 +20,29 @@ session_events as (
     select
         event_id,
         event_at,
-        (
-            utm_source is not null
-            or utm_medium is not null
-            or utm_campaign is not null
-            or utm_id is not null
-            or click_id is not null
-        ) as has_campaign_signal,
+        has_campaign_signal,
         lag(event_at) over (
             partition by person_key
             order by event_at, event_id
         ) as previous_event_at
-    from {{ ref('int_events_identified') }}
-    where coalesce(event_name, '') not in ({{ string_list(var('view_through_events')) }})
-        and (
-            event_type in ({{ string_list(var('session_event_types')) }})
-            or utm_source is not null
-            or utm_medium is not null
-            or utm_campaign is not null
-            or utm_id is not null
-            or click_id is not null
-        )
+    from (
+        select
+            event_id,
+            person_key,
+            event_type,
+            event_at,
+            (
+                utm_source is not null
+                or utm_medium is not null
+                or utm_campaign is not null
+                or utm_id is not null
+                or click_id is not null
+            ) as has_campaign_signal
+        from {{ ref('int_events_identified') }}
+        where coalesce(event_name, '') not in ({{ string_list(var('view_through_events')) }})
+    ) as signalled
+    where event_type in ({{ string_list(var('session_event_types')) }})
+        or has_campaign_signal
 
 ),
 
