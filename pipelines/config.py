@@ -140,6 +140,7 @@ class Quality(_Model):
     volume_max_ratio: float = 5.0
     roas_max: float = 100.0
     cpa_max: float = 10000.0
+    gate_part_rows: int = Field(1_000_000, ge=1)
 
 
 class Publish(_Model):

@@ -2,13 +2,17 @@
 
 Every function takes a DuckDB connection opened READ-ONLY on the warehouse (the lake is
 read with ``read_parquet``) and returns a pandas DataFrame; nothing here writes. The
-suites (``suites.py``) attach expectations to these frames. Reconciliations are computed
-here in SQL and asserted there, so each frame has one row per thing checked (a platform
-and day, a model, a conversion) and the offending rows become the failure's samples.
+suites (``suites.py``) attach expectations to these frames. Big frames can be read in
+parts (``part`` of ``parts``): rows are split by a hash of their key, so every copy of a
+key lands in the same part and a grain check on one part sees all of them.
+Reconciliations are computed here in SQL and asserted there, so each frame has one row
+per thing checked (a platform and day, a model, a conversion) and the offending rows
+become the failure's samples.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import duckdb
@@ -104,17 +108,48 @@ def lake_table_columns(table: Table) -> list[str]:
     return [*dict.fromkeys(wanted), "source", "date"]
 
 
+def part_filter(key: Sequence[str], part: int = 0, parts: int = 1) -> str:
+    """SQL condition that keeps part ``part`` (0-based) of ``parts`` of a table's rows.
+
+    Rows are split by a hash of the ``key`` columns, so rows with equal keys fall in the
+    same part: uniqueness checked part by part is uniqueness of the whole table.
+    """
+    if parts <= 1 or not key:
+        return "true"
+    cols = ", ".join(f'"{c}"' for c in key)
+    return f"hash({cols}) % {int(parts)} = {int(part)}"
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    """Rows of a table or of a ``read_parquet(...)`` relation."""
+    (n,) = con.execute(f"select count(*) from {relation}").fetchone()
+    return int(n)
+
+
+def lake_row_count(con: duckdb.DuckDBPyConnection, settings: Settings, table: Table) -> int:
+    return count_rows(con, _read(settings, table.name))
+
+
 def load_lake_table(
-    con: duckdb.DuckDBPyConnection, settings: Settings, table: Table
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    table: Table,
+    part: int = 0,
+    parts: int = 1,
 ) -> pd.DataFrame:
-    """The key and checked columns of a lake table, with ``source`` and ``date``."""
+    """The key and checked columns of a lake table, with ``source`` and ``date``.
+
+    ``part``/``parts``: one hash part of the rows by the table's grain (key, source, date).
+    """
     present = _union_columns(con, settings, table.name)
     cols = []
     for c in lake_table_columns(table)[:-2]:
         cols.append(f'"{c}"' if c in present else f'null as "{c}"')
+    # a key column missing from every file is null in every row: it splits nothing
+    key = [c for c in table.key if c in present] + ["source", "date"]
     sql = (
         f'select {", ".join(cols)}, "source", cast("date" as date) as "date" '
-        f"from {_read(settings, table.name)}"
+        f"from {_read(settings, table.name)} where {part_filter(key, part, parts)}"
     )
     return con.execute(sql).df()
 
@@ -349,43 +384,59 @@ def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> set[str]:
     return {r[0] for r in con.execute(f"describe select * from {qualified}").fetchall()}
 
 
-def credit_sums(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
-    """Per conversion and model: the sum of credits in ``fct_attributed_conversions``."""
+def credit_sums(
+    con: duckdb.DuckDBPyConnection, part: int = 0, parts: int = 1
+) -> pd.DataFrame | None:
+    """Per conversion and model: the sum of credits in ``fct_attributed_conversions``.
+
+    ``part``/``parts``: the conversions of one hash part (by ``conversion_id``).
+    """
     fct = resolve_table(con, "fct_attributed_conversions")
     if fct is None:
         return None
     sql = f"""
         select conversion_id, model, count(*) as touchpoints, sum(credit) as credit_sum
         from {fct}
+        where {part_filter(["conversion_id"], part, parts)}
         group by conversion_id, model
         order by model, conversion_id
     """
     return con.execute(sql).df()
 
 
-def attribution_credit_sums(
+def attribution_credit_tables(
     con: duckdb.DuckDBPyConnection, settings: Settings
+) -> list[tuple[str, str]]:
+    """(name, qualified name) of the configured models' ``attr_<model>`` tables that exist."""
+    out = []
+    for model in settings.attribution.models:
+        name = f"attr_{model}"
+        qualified = resolve_table(con, name)
+        if qualified is not None and {"conversion_id", "model", "credit"} <= _columns(
+            con, qualified
+        ):
+            out.append((name, qualified))
+    return out
+
+
+def attribution_credit_sums(
+    con: duckdb.DuckDBPyConnection, settings: Settings, part: int = 0, parts: int = 1
 ) -> pd.DataFrame | None:
     """Per attribution table, conversion and model: the sum of credits in ``attr_<model>``.
 
     The attribution tables (one per configured model) are what the facts are built from;
     checking them too names the model table at fault. None when none of them exists.
+    ``part``/``parts``: the conversions of one hash part (by ``conversion_id``).
     """
-    parts = []
-    for model in settings.attribution.models:
-        name = f"attr_{model}"
-        qualified = resolve_table(con, name)
-        if qualified is None or not {"conversion_id", "model", "credit"} <= _columns(
-            con, qualified
-        ):
-            continue
-        parts.append(
-            f"select '{name}' as table_name, conversion_id, model, count(*) as touchpoints, "
-            f"sum(credit) as credit_sum from {qualified} group by conversion_id, model"
-        )
-    if not parts:
+    where = part_filter(["conversion_id"], part, parts)
+    selects = [
+        f"select '{name}' as table_name, conversion_id, model, count(*) as touchpoints, "
+        f"sum(credit) as credit_sum from {qualified} where {where} group by conversion_id, model"
+        for name, qualified in attribution_credit_tables(con, settings)
+    ]
+    if not selects:
         return None
-    sql = " union all ".join(parts) + " order by table_name, model, conversion_id"
+    sql = " union all ".join(selects) + " order by table_name, model, conversion_id"
     return con.execute(sql).df()
 
 
@@ -499,7 +550,16 @@ def table_columns(con: duckdb.DuckDBPyConnection, qualified: str) -> dict[str, s
     return {r[0]: r[1] for r in con.execute(f"describe select * from {qualified}").fetchall()}
 
 
-def load_table(con: duckdb.DuckDBPyConnection, qualified: str, columns: list[str]) -> pd.DataFrame:
-    """The given columns of a warehouse table as pandas (all rows)."""
+def load_table(
+    con: duckdb.DuckDBPyConnection,
+    qualified: str,
+    columns: list[str],
+    key: Sequence[str] = (),
+    part: int = 0,
+    parts: int = 1,
+) -> pd.DataFrame:
+    """The given columns of a warehouse table as pandas: all rows, or one hash part of
+    them by ``key`` (by every loaded column when the table has no key)."""
     cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-    return con.execute(f"select {cols} from {qualified}").df()
+    where = part_filter(list(key) or columns, part, parts)
+    return con.execute(f"select {cols} from {qualified} where {where}").df()

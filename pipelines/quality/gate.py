@@ -121,7 +121,7 @@ def run_gate(
         from pipelines.quality.suites import build_checks
 
         checks = build_checks(con, settings, marts, rd, dates or None)
-        failures, evaluated = _validate(checks, run_id, docs_dir)
+        failures, evaluated = _validate(checks, run_id, docs_dir, settings.quality.gate_part_rows)
     result.expectations_evaluated = evaluated
     result.data_docs = str(docs_dir / "index.html")
     result.failures = [f for f in failures if f.severity == ERROR]
@@ -175,8 +175,15 @@ def _silence_gx() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _validate(checks: list[Check], run_id: str, docs_dir: Any) -> tuple[list[Failure], int]:
-    """Run every check in one ephemeral GX context; build Data Docs once at the end."""
+def _validate(
+    checks: list[Check], run_id: str, docs_dir: Any, part_rows: int
+) -> tuple[list[Failure], int]:
+    """Run every check in one ephemeral GX context; build Data Docs once at the end.
+
+    A check whose frame is read in parts (``Check.parts``) runs its suite on each part in
+    turn, each a validation of its own in Data Docs; what the parts find is reported as
+    one failure per expectation, with the counts summed over the parts.
+    """
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -203,41 +210,95 @@ def _validate(checks: list[Check], run_id: str, docs_dir: Any) -> tuple[list[Fai
     failures: list[Failure] = []
     evaluated = 0
     for check in checks:
-        asset = source.add_dataframe_asset(check.suite)
-        batch = asset.add_batch_definition_whole_dataframe("frame")
         suite = context.suites.add(gx.ExpectationSuite(name=check.suite))
         by_id = {}
         for exp in check.expectations:
             added = suite.add_expectation(exp)
             by_id[added.id] = exp
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=check.suite, data=batch, suite=suite)
-        )
         result_format: dict[str, Any] = (
             {"result_format": "COMPLETE"}
             if check.split_by
             else {"result_format": "SUMMARY", "partial_unexpected_count": 20}
         )
-        checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name=f"gate.{check.suite}",
-                validation_definitions=[definition],
-                actions=[],
-                result_format=result_format,
+        parts = check.parts(part_rows)
+        found: dict[str, _Found] = {}
+        elements: dict[str, int] = {}  # rows each expectation saw, over all the parts
+        for part in range(parts):
+            frame = check.load(part, parts)  # read now, dropped after this part
+            if parts > 1 and frame.empty:
+                # the table has rows (else it is one part): a table-level expectation such
+                # as "not empty" must not fail on a part the hash left empty
+                continue
+            name = check.suite if parts == 1 else f"{check.suite} (part {part + 1} of {parts})"
+            # an asset per part: Data Docs keep one page per asset and run
+            batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("frame")
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=name, data=batch, suite=suite)
             )
-        )
-        frame = check.load()  # read now, dropped after this suite (one big table at a time)
-        run = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=gx_run_id)
-        for validation in run.run_results.values():
-            for res in validation.results:
-                evaluated += 1
-                if res.success:
-                    continue
-                exp = by_id.get(res.expectation_config.id)
-                failures.extend(_to_failures(check, frame, exp, res))
-        del frame, run
+            checkpoint = context.checkpoints.add(
+                gx.Checkpoint(
+                    name=f"gate.{name}",
+                    validation_definitions=[definition],
+                    actions=[],
+                    result_format=result_format,
+                )
+            )
+            run = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=gx_run_id)
+            first = not elements
+            for validation in run.run_results.values():
+                for res in validation.results:
+                    if first:  # an expectation counts once, whatever the parts
+                        evaluated += 1
+                    exp_id = res.expectation_config.id
+                    elements[exp_id] = elements.get(exp_id, 0) + int(
+                        (res.result or {}).get("element_count") or 0
+                    )
+                    if res.success:
+                        continue
+                    found.setdefault(exp_id, _Found(by_id.get(exp_id), res)).add(frame, res)
+            # GX's pandas engine caches every batch's data for the context's lifetime
+            _drop_cached_batches(source)
+            del frame, run
+        for exp_id, hit in found.items():
+            hit.elements = elements[exp_id]
+            failures.extend(_to_failures(check, hit))
     context.build_data_docs(site_names=["gate"])
     return failures, evaluated
+
+
+def _drop_cached_batches(source: Any) -> None:
+    """Forget the frames GX's pandas execution engine keeps: it caches every batch it is
+    given for the life of the context, which held every part of every big table at once."""
+    manager = source.get_execution_engine().batch_manager
+    manager.batch_data_cache.clear()
+    manager.reset_batch_cache()
+
+
+class _Found:
+    """What one expectation found unexpected, gathered over the parts of its frame."""
+
+    def __init__(self, exp: Any, res: Any):
+        self.exp = exp
+        self.res = res  # the first failing result: its config and observed value
+        self.rows: list[pd.DataFrame] = []
+        self.unexpected = 0
+        self.elements = 0  # set by the caller: the rows of every part, failing or not
+        self.error: str | None = None
+
+    def add(self, frame: pd.DataFrame, res: Any) -> None:
+        info = res.exception_info or {}
+        if info.get("raised_exception"):
+            self.error = self.error or str(info.get("exception_message"))
+            return
+        r = res.result or {}
+        idx = r.get("unexpected_index_list")
+        if idx is None:
+            idx = r.get("partial_unexpected_index_list") or []
+        idx = [i["index"] if isinstance(i, dict) and "index" in i else i for i in idx]
+        idx = [i for i in idx if i in frame.index]
+        if idx:
+            self.rows.append(frame.loc[idx])
+        self.unexpected += int(r.get("unexpected_count") or len(idx))
 
 
 def _json_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -260,30 +321,23 @@ def _describe_row(exp: Any, row: dict[str, Any], column: str | None) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in row.items())
 
 
-def _to_failures(check: Check, frame: pd.DataFrame, exp: Any, res: Any) -> list[Failure]:
-    config = res.expectation_config
+def _to_failures(check: Check, found: _Found) -> list[Failure]:
+    exp, config = found.exp, found.res.expectation_config
     name = config.type
     raw_severity = getattr(config, "severity", "critical")
     severity = WARNING if getattr(raw_severity, "value", raw_severity) == "warning" else ERROR
     column = config.kwargs.get("column") or getattr(exp, "column", None)
-    info = res.exception_info or {}
-    if info.get("raised_exception"):
+    if found.error is not None:
         return [
             Failure(
                 name,
                 check.table,
                 severity,
-                f"the check could not run on {check.suite}: {info.get('exception_message')}",
+                f"the check could not run on {check.suite}: {found.error}",
             )
         ]
-    r = res.result or {}
-    idx = r.get("unexpected_index_list")
-    if idx is None:
-        idx = r.get("partial_unexpected_index_list") or []
-    idx = [i["index"] if isinstance(i, dict) and "index" in i else i for i in idx]
-    idx = [i for i in idx if i in frame.index]
-    rows = frame.loc[idx]
-    if not idx:
+    if not found.rows:
+        r = found.res.result or {}
         observed = r.get("observed_value")
         detail = (
             f"{_label(exp, column)}: observed {observed!r}"
@@ -291,6 +345,7 @@ def _to_failures(check: Check, frame: pd.DataFrame, exp: Any, res: Any) -> list[
             else (f"{_label(exp, column)}: not met")
         )
         return [Failure(name, check.table, severity, detail)]
+    rows = pd.concat(found.rows) if len(found.rows) > 1 else found.rows[0]
     groups = (
         [
             (f"lake.{t}" if check.table == "lake" else str(t), g)
@@ -305,7 +360,7 @@ def _to_failures(check: Check, frame: pd.DataFrame, exp: Any, res: Any) -> list[
         if check.split_by:
             count = f"{len(group)} rows"
         else:
-            count = f"{r.get('unexpected_count', len(group))} of {r.get('element_count', '?')} rows"
+            count = f"{found.unexpected} of {found.elements or '?'} rows"
         raw = group.head(3).to_dict("records")
         examples = "; ".join(_describe_row(exp, row, column) for row in raw)
         detail = f"{_label(exp, column)}: {count} unexpected, e.g. {examples}"

@@ -56,22 +56,32 @@ DATE_BASES = ("conversion", "touch")
 class Check:
     """One suite validated against one frame.
 
-    ``frame`` may be a function that reads it: big tables (the events of the lake, the
-    attributed facts) are then read when their suite runs and dropped after it, so the
-    gate holds one table's columns at a time, not all of them.
+    ``frame`` is either the frame itself (small ones) or a function ``frame(part, parts)``
+    that reads one part of it, with ``rows()`` counting the rows to validate. The gate then
+    reads a big table (the lake's events, the attributed facts) only when its suite runs,
+    in parts of at most ``quality.gate_part_rows`` rows split by a hash of the key
+    (``frames.part_filter``), and drops each part after validating it: the gate's memory
+    stays bounded by the part size, not the size of the data.
     """
 
     suite: str
     table: str
-    frame: pd.DataFrame | Callable[[], pd.DataFrame]
+    frame: pd.DataFrame | Callable[[int, int], pd.DataFrame]
     expectations: list[Expectation]
     # A column of the frame naming the table of each row (frames spanning tables): the
     # gate then reports one failure per table.
     split_by: str | None = None
     key: tuple[str, ...] = field(default_factory=tuple)
+    rows: Callable[[], int] | None = None
 
-    def load(self) -> pd.DataFrame:
-        return self.frame() if callable(self.frame) else self.frame
+    def parts(self, part_rows: int) -> int:
+        """How many parts the frame is validated in (1 for a frame given whole)."""
+        if not callable(self.frame) or self.rows is None:
+            return 1
+        return max(1, -(-self.rows() // max(1, part_rows)))
+
+    def load(self, part: int = 0, parts: int = 1) -> pd.DataFrame:
+        return self.frame(part, parts) if callable(self.frame) else self.frame
 
 
 def _type_matches(family: str, data_type: str | None) -> bool | None:
@@ -220,9 +230,12 @@ def lake_checks(
             Check(
                 f"lake.{name}",
                 f"lake.{name}",
-                lambda table=table: frames.load_lake_table(con, settings, table),
+                lambda part, parts, table=table: frames.load_lake_table(
+                    con, settings, table, part, parts
+                ),
                 exps,
                 key=(*table.key, "source", "date"),
+                rows=lambda table=table: frames.lake_row_count(con, settings, table),
             )
         )
 
@@ -301,6 +314,7 @@ def warehouse_checks(
             continue
         cols = set(frames.table_columns(con, qualified))
         exps: list[Expectation] = []
+        key = ("conversion_id",) if "conversion_id" in cols else ()
         if name == "int_conversions" and "conversion_id" in cols:
             exps += [
                 ex.ExpectKeyNotNull(column="conversion_id", severity=ERROR),
@@ -316,16 +330,7 @@ def warehouse_checks(
         if not exps:
             continue
         needed = sorted({e.column for e in exps if getattr(e, "column", None)})
-        checks.append(
-            Check(
-                f"int.{name}",
-                name,
-                lambda qualified=qualified, needed=needed: frames.load_table(
-                    con, qualified, needed
-                ),
-                exps,
-            )
-        )
+        checks.append(_table_check(con, f"int.{name}", name, qualified, needed, exps, key=key))
 
     for name in marts:
         qualified = resolve_table(con, name)
@@ -343,19 +348,30 @@ def warehouse_checks(
             needed.update(getattr(e, "column_list", None) or [])
         key = tuple(c for c in (grain[0] if grain else ()) if c in cols)
         needed.update(key)
-        columns = sorted(needed)
         checks.append(
-            Check(
-                f"mart.{name}",
-                name,
-                lambda qualified=qualified, columns=columns: frames.load_table(
-                    con, qualified, columns
-                ),
-                exps,
-                key=key,
-            )
+            _table_check(con, f"mart.{name}", name, qualified, sorted(needed), exps, key=key)
         )
     return checks
+
+
+def _table_check(
+    con: duckdb.DuckDBPyConnection,
+    suite: str,
+    table: str,
+    qualified: str,
+    columns: list[str],
+    exps: list[Expectation],
+    key: tuple[str, ...] = (),
+) -> Check:
+    """A suite on some columns of a warehouse table, read in hash parts by ``key``."""
+    return Check(
+        suite,
+        table,
+        lambda part, parts: frames.load_table(con, qualified, columns, key, part, parts),
+        exps,
+        key=key,
+        rows=lambda: frames.count_rows(con, qualified),
+    )
 
 
 def reconciliation_checks(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[Check]:
@@ -370,25 +386,28 @@ def reconciliation_checks(con: duckdb.DuckDBPyConnection, settings: Settings) ->
                 [ex.ExpectSpendMatchesLake(severity=ERROR)],
             )
         )
-    credits = frames.credit_sums(con)
-    if credits is not None and len(credits):
+    fct = resolve_table(con, "fct_attributed_conversions")
+    if fct is not None and frames.count_rows(con, fct):
         checks.append(
             Check(
                 "reconcile.credits",
                 "fct_attributed_conversions",
-                credits,
+                lambda part, parts: frames.credit_sums(con, part, parts),
                 [ex.ExpectCreditsSumToOne(severity=ERROR)],
+                # parts sized by the fact's rows: at least as many as the sums'
+                rows=lambda: frames.count_rows(con, fct),
             )
         )
-    attr_credits = frames.attribution_credit_sums(con, settings)
-    if attr_credits is not None and len(attr_credits):
+    attr_tables = frames.attribution_credit_tables(con, settings)
+    if sum(frames.count_rows(con, qualified) for _, qualified in attr_tables):
         checks.append(
             Check(
                 "reconcile.attribution_credits",
                 "attribution",
-                attr_credits,
+                lambda part, parts: frames.attribution_credit_sums(con, settings, part, parts),
                 [ex.ExpectCreditsSumToOne(severity=ERROR)],
                 split_by="table_name",
+                rows=lambda: sum(frames.count_rows(con, q) for _, q in attr_tables),
             )
         )
     totals = frames.conversion_totals(con, settings)
