@@ -150,7 +150,7 @@ class Publish(_Model):
 
 class DuckDBSettings(_Model):
     threads: int = Field(2, ge=1)
-    memory_limit: str = "4GB"
+    memory_limit: str = "3GB"
     temp_directory: str | None = None
 
 

@@ -3,7 +3,7 @@
     (int_touchpoints) and view touches (int_view_touches).
 
     campaign_ties(input, campaigns, platform_column=none): one row per touch of `input`
-    (columns event_id, utm_id, utm_campaign, and `platform_column` if given) that names a
+    (columns `key`, utm_id, utm_campaign, and `platform_column` if given) that names a
     campaign of `campaigns` (platform, campaign_id, campaign_name_lower) by utm_id, else by
     utm_campaign as an id, else by utm_campaign as a name; a touch whose platform is known
     only matches that platform's campaigns. One equi-join per method (an OR join would
@@ -11,22 +11,25 @@
 
     ad_ties(input, campaign_matches, ads): the ad (and ad group) within the tied campaign
     named by utm_content, as an id or else as a name.
+
+    `key` names the column that identifies a row of `input` (and of the matches): the
+    event id of a touch, or the id of a touch signature (int_touchpoints).
 #}
-{% macro campaign_ties(input, campaigns, platform_column=none) -%}
+{% macro campaign_ties(input, campaigns, platform_column=none, key='event_id') -%}
     {%- set methods = [
         (1, 'utm_id', 'touches.utm_id = campaigns.campaign_id'),
         (2, 'utm_campaign_id', 'touches.utm_campaign = campaigns.campaign_id'),
         (3, 'utm_campaign_name', 'lower(touches.utm_campaign) = campaigns.campaign_name_lower'),
     ] -%}
     select
-        event_id,
+        {{ key }},
         platform,
         campaign_id,
         tie_method
     from (
         {%- for rank, method, condition in methods %}
         select
-            touches.event_id,
+            touches.{{ key }},
             campaigns.platform,
             campaigns.campaign_id,
             {{ rank }} as tie_rank,
@@ -42,19 +45,19 @@
         {%- endfor %}
     ) as candidates
     qualify row_number() over (
-        partition by event_id
+        partition by {{ key }}
         order by tie_rank, platform, campaign_id
     ) = 1
 {%- endmacro %}
 
-{% macro ad_ties(input, campaign_matches, ads) -%}
+{% macro ad_ties(input, campaign_matches, ads, key='event_id') -%}
     select
-        touches.event_id,
+        touches.{{ key }},
         ads.ad_group_id,
         ads.ad_id
     from {{ input }} as touches
     inner join {{ campaign_matches }} as campaign_matches
-        on touches.event_id = campaign_matches.event_id
+        on touches.{{ key }} = campaign_matches.{{ key }}
     inner join {{ ads }} as ads
         on campaign_matches.platform = ads.platform
         and campaign_matches.campaign_id = ads.campaign_id
@@ -63,7 +66,7 @@
             or lower(touches.utm_content) = ads.ad_name_lower
         )
     qualify row_number() over (
-        partition by touches.event_id
+        partition by touches.{{ key }}
         order by case when touches.utm_content = ads.ad_id then 1 else 2 end, ads.ad_id
     ) = 1
 {%- endmacro %}

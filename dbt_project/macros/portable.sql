@@ -22,6 +22,20 @@
 {%- endmacro %}
 
 
+{# a = b, where two nulls are equal too (a join on values that may be null). #}
+{% macro null_safe_equals(a, b) -%}
+    {{ return(adapter.dispatch('null_safe_equals', 'attribution')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__null_safe_equals(a, b) -%}
+    {{ a }} is not distinct from {{ b }}
+{%- endmacro %}
+
+{% macro spark__null_safe_equals(a, b) -%}
+    {{ a }} <=> {{ b }}
+{%- endmacro %}
+
+
 {# A stable text hash (md5 hex) of one expression. #}
 {% macro stable_hash(expression) -%}
     {{ dbt.hash(expression) }}

@@ -17,6 +17,12 @@
 
     Impression events (var('view_through_events')) are left out: they are view touches,
     int_view_touches, used only by the models that ask for them.
+
+    Built for big event logs: every rule and tie reads only eight values of a touch (its
+    UTM parameters, click id type, whether it has a click id, and external referrer),
+    so they are decided once per distinct combination of them, a touch signature (a few
+    thousand stand for millions of touches), and each touch joins its signature's
+    decisions once, at the end.
 -#}
 
 with
@@ -47,13 +53,43 @@ touch_events as (
 
 ),
 
+signatures as (
+
+    select
+        row_number() over (
+            order by utm_source, utm_medium, utm_campaign, utm_id, utm_content,
+                click_id_type, has_click_id, external_referrer_host
+        ) as signature_id,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_id,
+        utm_content,
+        click_id_type,
+        has_click_id,
+        external_referrer_host
+    from (
+        select distinct
+            utm_source,
+            utm_medium,
+            utm_campaign,
+            utm_id,
+            utm_content,
+            click_id_type,
+            click_id is not null as has_click_id,
+            external_referrer_host
+        from touch_events
+    ) as distinct_signatures
+
+),
+
 -- Rules are matched against the few distinct values, never against every touch: a
 -- regex join of every touch with every rule dominated the build on big event logs.
 click_id_types as (
 
     select distinct click_id_type
-    from touch_events
-    where click_id is not null and click_id_type is not null
+    from signatures
+    where has_click_id and click_id_type is not null
 
 ),
 
@@ -75,47 +111,45 @@ click_type_platforms as (
 
 ),
 
--- From here on the touches travel as narrow rows (ids and the values the rules and ties
--- read); `final` joins the wide columns back once.
 resolved as (
 
     select
-        touch_events.event_id,
-        touch_events.click_id_type,
-        touch_events.utm_id,
-        touch_events.utm_campaign,
-        touch_events.utm_content,
+        signatures.signature_id,
+        signatures.click_id_type,
+        signatures.utm_id,
+        signatures.utm_campaign,
+        signatures.utm_content,
         click_type_platforms.click_platform,
         case
-            when touch_events.utm_source is not null or touch_events.utm_medium is not null
-                then lower(coalesce(touch_events.utm_source, '(not set)'))
+            when signatures.utm_source is not null or signatures.utm_medium is not null
+                then lower(coalesce(signatures.utm_source, '(not set)'))
             when click_type_platforms.click_platform is not null
                 then lower(click_type_platforms.default_source)
-            when touch_events.external_referrer_host is not null
-                then touch_events.external_referrer_host
+            when signatures.external_referrer_host is not null
+                then signatures.external_referrer_host
             else '(direct)'
         end as source,
         case
-            when touch_events.utm_source is not null or touch_events.utm_medium is not null
-                then lower(coalesce(touch_events.utm_medium, '(not set)'))
+            when signatures.utm_source is not null or signatures.utm_medium is not null
+                then lower(coalesce(signatures.utm_medium, '(not set)'))
             when click_type_platforms.click_platform is not null
                 then lower(click_type_platforms.default_medium)
-            when touch_events.external_referrer_host is not null
+            when signatures.external_referrer_host is not null
                 then 'referral'
             else '(none)'
         end as medium,
         case
-            when touch_events.utm_source is not null or touch_events.utm_medium is not null
+            when signatures.utm_source is not null or signatures.utm_medium is not null
                 then 'utm'
             when click_type_platforms.click_platform is not null then 'click_id'
-            when touch_events.external_referrer_host is not null then 'referrer'
+            when signatures.external_referrer_host is not null then 'referrer'
             else 'direct'
         end as source_basis,
-        lower(touch_events.utm_campaign) as campaign
-    from touch_events
+        lower(signatures.utm_campaign) as campaign
+    from signatures
     left join click_type_platforms
-        on touch_events.click_id is not null
-        and touch_events.click_id_type = click_type_platforms.click_id_type
+        on signatures.has_click_id
+        and signatures.click_id_type = click_type_platforms.click_id_type
 
 ),
 
@@ -209,7 +243,9 @@ campaigns as (
 
 campaign_matches as (
 
-    {{ campaign_ties('with_platform', 'campaigns', platform_column='inferred_platform') }}
+    {{ campaign_ties(
+        'with_platform', 'campaigns', platform_column='inferred_platform', key='signature_id'
+    ) }}
 
 ),
 
@@ -228,22 +264,25 @@ ads as (
 
 ad_matches as (
 
-    {{ ad_ties('with_platform', 'campaign_matches', 'ads') }}
+    {{ ad_ties('with_platform', 'campaign_matches', 'ads', key='signature_id') }}
 
 ),
 
--- Everything decided per touch, still narrow: the one join with the wide columns comes last,
--- with the touches table (whose size the engine knows) as the side it streams through.
+-- Everything decided per signature; the signature's values come along to find its touches.
 decided as (
 
     select
-        with_platform.event_id,
+        signatures.utm_source,
+        signatures.utm_medium,
+        signatures.utm_campaign,
+        signatures.utm_id,
+        signatures.utm_content,
+        signatures.click_id_type,
+        signatures.has_click_id,
+        signatures.external_referrer_host,
         with_platform.source,
         with_platform.medium,
         with_platform.campaign,
-        with_platform.utm_content,
-        with_platform.utm_id,
-        with_platform.click_id_type,
         with_platform.source_basis,
         with_platform.channel,
         with_platform.channel_rule_priority,
@@ -252,14 +291,17 @@ decided as (
         ad_matches.ad_group_id,
         ad_matches.ad_id,
         campaign_matches.tie_method
-    from with_platform
+    from signatures
+    inner join with_platform
+        on signatures.signature_id = with_platform.signature_id
     left join campaign_matches
-        on with_platform.event_id = campaign_matches.event_id
+        on signatures.signature_id = campaign_matches.signature_id
     left join ad_matches
-        on with_platform.event_id = ad_matches.event_id
+        on signatures.signature_id = ad_matches.signature_id
 
 ),
 
+-- The one join of the touches (wide, streamed through) with the decisions (small, built).
 final as (
 
     select
@@ -280,9 +322,9 @@ final as (
         decided.medium,
         decided.campaign,
         touch_events.utm_term as term,
-        decided.utm_content as content,
-        decided.utm_id,
-        decided.click_id_type,
+        touch_events.utm_content as content,
+        touch_events.utm_id,
+        touch_events.click_id_type,
         touch_events.click_id,
         decided.source_basis,
         touch_events.external_referrer_host as referrer_host,
@@ -295,9 +337,18 @@ final as (
         decided.ad_id,
         decided.campaign_id is not null as is_tied_to_campaign,
         coalesce(decided.tie_method, 'none') as tie_method
-    from {{ ref('int_touch_events') }} as touch_events
+    from touch_events
     inner join decided
-        on touch_events.event_id = decided.event_id
+        on {{ null_safe_equals('touch_events.utm_source', 'decided.utm_source') }}
+        and {{ null_safe_equals('touch_events.utm_medium', 'decided.utm_medium') }}
+        and {{ null_safe_equals('touch_events.utm_campaign', 'decided.utm_campaign') }}
+        and {{ null_safe_equals('touch_events.utm_id', 'decided.utm_id') }}
+        and {{ null_safe_equals('touch_events.utm_content', 'decided.utm_content') }}
+        and {{ null_safe_equals('touch_events.click_id_type', 'decided.click_id_type') }}
+        and (touch_events.click_id is not null) = decided.has_click_id
+        and {{ null_safe_equals(
+            'touch_events.external_referrer_host', 'decided.external_referrer_host'
+        ) }}
 
 )
 
