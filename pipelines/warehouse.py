@@ -426,11 +426,11 @@ def build(
         args.append("--quiet")
     inputs = inputs_fingerprint(settings)
     if not full_refresh and _last_inputs(settings) not in (None, inputs):
-        # Channel rules, seeds or attribution settings changed since the last build:
+        # Channel rules, seeds, attribution settings or models changed since the last build:
         # incremental tables would keep old rows computed under the old rules.
         full_refresh = True
         if progress is not None:
-            progress("info", message="rules or settings changed: rebuilding every table")
+            progress("info", message="rules, settings or models changed: rebuilding every table")
     if full_refresh:
         args.append("--full-refresh")
     if not (settings.warehouse.unit_tests if unit_tests is None else unit_tests):
@@ -512,17 +512,23 @@ def build(
 
 
 def inputs_fingerprint(settings: Settings) -> str:
-    """A hash of what decides how history is computed: the dbt vars and the seeds.
+    """A hash of what decides how history is computed: the dbt vars, the seeds, and the
+    code of the models and macros.
 
     When it differs from the last successful build's, ``build`` runs a full refresh, so
-    an edited channel rule or lookback never leaves incremental tables half old.
+    an edited channel rule or lookback, or an upgraded model, never leaves incremental
+    tables half old (or missing a column the new code reads).
     """
     h = hashlib.sha256()
     dbt_vars = {k: v for k, v in settings.dbt_vars().items() if k != "lake_dir"}
     h.update(json.dumps(dbt_vars, sort_keys=True, default=str).encode())
-    for seed in sorted((Path(settings.dbt_project_dir) / "seeds").rglob("*.csv")):
-        h.update(seed.name.encode())
-        h.update(seed.read_bytes())
+    project = Path(settings.dbt_project_dir)
+    files = sorted((project / "seeds").rglob("*.csv"))
+    for folder in ("models", "macros"):
+        files += sorted(p for p in (project / folder).rglob("*") if p.suffix in (".sql", ".py"))
+    for path in files:
+        h.update(path.relative_to(project).as_posix().encode())
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 

@@ -48,3 +48,29 @@
         'file_format': 'parquet',
     }) }}
 {%- endmacro %}
+
+
+{#
+    Tables replaced row by row where their rows can have changed: `replace_rows_by(key)`
+    keys each row (e.g. the event id); the model recomputes only the rows it must on an
+    incremental run (is_incremental()). DuckDB: an incremental model replacing those rows
+    with `replace_slices` (each key is a slice of one row). Spark: a plain table rebuilt
+    every run (Parquet tables have no DELETE; a per-row insert_overwrite would rewrite
+    every partition).
+#}
+{% macro replace_rows_by(columns) -%}
+    {{ return(adapter.dispatch('replace_rows_by', 'attribution')(columns)) }}
+{%- endmacro %}
+
+{% macro default__replace_rows_by(columns) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'replace_slices',
+        'unique_key': columns,
+        'on_schema_change': 'sync_all_columns',
+    }) }}
+{%- endmacro %}
+
+{% macro spark__replace_rows_by(columns) -%}
+    {{ return({'materialized': 'table'}) }}
+{%- endmacro %}

@@ -177,6 +177,17 @@ def _absorption(
     n = int(keep.sum())
     if not r.any():
         return 0.0
+    # A state that cannot reach a converting one absorbs with probability 0. Leaving it
+    # in makes the system singular when it only loops (a channel whose conversions are
+    # all worth 0 in the value chain: c -> c and nothing else of weight).
+    live = _reaches(n, rows, cols, r > 0)
+    if not live[0]:
+        return 0.0
+    if not live.all():
+        index = np.cumsum(live) - 1
+        edge_live = live[rows] & live[cols]
+        rows, cols, prob = index[rows[edge_live]], index[cols[edge_live]], prob[edge_live]
+        r, n = r[live], int(live.sum())
     if n <= DENSE_LIMIT:
         a = np.eye(n)
         np.subtract.at(a, (rows, cols), prob)
@@ -188,6 +199,22 @@ def _absorption(
         q = csc_matrix((prob, (rows, cols)), shape=(n, n))
         x = spsolve((identity(n, format="csc") - q).tocsc(), r)
     return float(x[0])
+
+
+def _reaches(n: int, rows: np.ndarray, cols: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Which of ``n`` states reach a ``targets`` state along the edges ``rows -> cols``.
+
+    Grows the set backwards one step at a time: as many passes over the edges as the
+    longest shortest way to a target, a path's length at most.
+    """
+    live = np.zeros(n, dtype=bool)
+    live[targets] = True
+    while True:
+        grown = live.copy()
+        grown[rows[live[cols]]] = True
+        if grown.sum() == live.sum():
+            return live
+        live = grown
 
 
 def removal_effects(chain: MarkovChain, conversion_weight: np.ndarray) -> tuple[float, np.ndarray]:

@@ -120,3 +120,14 @@ def test_journeys_and_path_file_agree(make_journeys):
         check_names=False,
         atol=1e-9,
     )
+
+
+def test_a_channel_whose_conversions_are_worth_nothing_gets_no_value(make_journeys):
+    # Found by the property above: in the value chain, Paid Search's only conversion is
+    # worth 0, so its state just loops on itself and the linear system was singular.
+    journeys = [([], True, 1.0), (["Paid Search", "Paid Search"], True, 0.0)]
+    effects = markov_channel_effects(make_journeys(journeys), transform="none")
+    effects = effects.set_index("channel")
+    assert effects["attributed_conversions"].sum() == pytest.approx(2.0, abs=1e-9)
+    assert effects.loc["Paid Search", "attributed_value"] == pytest.approx(0.0, abs=1e-12)
+    assert effects["attributed_value"].sum() == pytest.approx(1.0, abs=1e-9)

@@ -281,7 +281,31 @@ def test_an_incremental_build_of_new_data_equals_a_full_refresh(built):
     spend_rows = incremental["fct_ad_spend_daily"]
     meta = spend_rows[(spend_rows["platform"] == "meta_ads") & (spend_rows["clicks"] == 42)]
     assert meta["spend"].round(2).tolist() == [round(31.0 * EUR_USD_D1, 2)]
+    # the events table recomputed only what the delivery can have changed ...
+    run_results = json.loads((warehouse.target_path(settings) / "run_results.json").read_text())
+    compiled = {r["unique_id"]: r.get("compiled_code") or "" for r in run_results["results"]}
+    assert "touched_anonymous_ids" in compiled["model.attribution.int_events_identified"]
+    # ... and the late identify re-keyed c1's history: its order O3 is now u1's
+    people = query(
+        settings,
+        "select conversion_id, person_key from intermediate.int_conversions "
+        "where conversion_id in ('O1', 'O3')",
+    ).set_index("conversion_id")["person_key"]
+    assert people["O3"] == people["O1"]
+    intermediate = {
+        name: query(settings, f"select * from intermediate.{name}")
+        for name in ("int_events_identified", "int_touch_events", "int_touchpoints")
+    }
     assert warehouse.build(settings, full_refresh=True).success
     full = snapshot(settings)
     for mart, frame in full.items():
         pd.testing.assert_frame_equal(frame, incremental[mart], check_exact=False, obj=mart)
+    for name, frame in intermediate.items():
+        rebuilt = query(settings, f"select * from intermediate.{name}")
+        key = ["event_id"]
+        pd.testing.assert_frame_equal(
+            rebuilt.sort_values(key).reset_index(drop=True),
+            frame.sort_values(key).reset_index(drop=True),
+            check_exact=True,
+            obj=name,
+        )

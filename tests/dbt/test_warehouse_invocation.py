@@ -63,7 +63,7 @@ def test_a_listed_model_without_a_dbt_model_is_refused_before_dbt_runs(tmp_path)
 
 
 def test_inputs_fingerprint_follows_settings_and_seeds(tmp_path):
-    """A changed rule or setting must force a full rebuild; an unchanged one must not."""
+    """A changed rule, setting or model must force a full rebuild; an unchanged one must not."""
     base = load_settings(data_dir=tmp_path / "data", environ={})
     same = load_settings(data_dir=tmp_path / "other", environ={})
     changed = load_settings(
@@ -75,10 +75,18 @@ def test_inputs_fingerprint_follows_settings_and_seeds(tmp_path):
     import shutil
 
     project = tmp_path / "project"
-    shutil.copytree(DBT_PROJECT_DIR / "seeds", project / "seeds")
+    for folder in ("seeds", "models", "macros"):
+        shutil.copytree(DBT_PROJECT_DIR / folder, project / folder)
     shutil.copy(DBT_PROJECT_DIR / "dbt_project.yml", project / "dbt_project.yml")
     copy = load_settings(data_dir=tmp_path / "data", dbt_project_dir=project, environ={})
     assert warehouse.inputs_fingerprint(copy) == warehouse.inputs_fingerprint(base)
     rules = project / "seeds" / "channel_rules.csv"
-    rules.write_text(rules.read_text() + "1,Connected TV,ctv,,,,,connected tv\n")
+    original_rules = rules.read_text()
+    rules.write_text(original_rules + "1,Connected TV,ctv,,,,,connected tv\n")
+    assert warehouse.inputs_fingerprint(copy) != warehouse.inputs_fingerprint(base)
+    # an upgraded model (new code for the same tables) also forces a full rebuild
+    rules.write_text(original_rules)
+    assert warehouse.inputs_fingerprint(copy) == warehouse.inputs_fingerprint(base)
+    model = project / "models" / "intermediate" / "int_events_identified.sql"
+    model.write_text(model.read_text() + "\n")
     assert warehouse.inputs_fingerprint(copy) != warehouse.inputs_fingerprint(base)

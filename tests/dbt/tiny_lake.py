@@ -46,7 +46,18 @@ def ts(text: str) -> pd.Timestamp:
     return pd.Timestamp(text, tz="UTC")
 
 
-def write_table(settings: Settings, table: canonical.Table, source: str, day, rows) -> None:
+FIRST_DELIVERY = dt.datetime(2026, 3, 5, tzinfo=dt.UTC)
+NEXT_DELIVERY = dt.datetime(2026, 3, 6, tzinfo=dt.UTC)
+
+
+def write_table(
+    settings: Settings,
+    table: canonical.Table,
+    source: str,
+    day,
+    rows,
+    delivered_at: dt.datetime = FIRST_DELIVERY,
+) -> None:
     """Conform ``rows`` to ``table`` and replace the (source, day) partition with them."""
     frame = pd.DataFrame(rows)
     data = canonical.conform(frame, table)
@@ -55,7 +66,7 @@ def write_table(settings: Settings, table: canonical.Table, source: str, day, ro
     data = data.append_column("file_hash", pa.array(["0" * 64] * n))
     data = data.append_column(
         "delivered_at",
-        pa.array([dt.datetime(2026, 3, 5, tzinfo=dt.UTC)] * n, type=pa.timestamp("us", tz="UTC")),
+        pa.array([delivered_at] * n, type=pa.timestamp("us", tz="UTC")),
     )
     lake.replace_partition(settings, table, source, day, data)
 
@@ -347,7 +358,9 @@ def write_lake(settings: Settings) -> None:
 
 def write_next_day(settings: Settings) -> None:
     """A later delivery: a new order, the cancellation of the old order O0 (outside the
-    lookback window), and a restated Meta spend day inside the restatement window."""
+    lookback window), a restated Meta spend day inside the restatement window, a late
+    identify that links device c1 (whose order O3 had no touch) to u1, re-keying its
+    history, and a late copy of b1's lead in another day's partition."""
     write_table(
         settings,
         canonical.EVENTS,
@@ -373,7 +386,10 @@ def write_next_day(settings: Settings) -> None:
                 name="Order Cancelled",
                 order_id="O0",
             ),
+            event("e18", "2026-03-05T11:00:00", "c1", event_type="identify", user_id="u1"),
+            event("e9", "2026-03-03T09:05:00", "b1", event_type="track", name="Form Submitted"),
         ],
+        delivered_at=NEXT_DELIVERY,
     )
     write_table(
         settings,
@@ -381,6 +397,7 @@ def write_next_day(settings: Settings) -> None:
         "meta_ads",
         D1,
         [ad_row("meta_ads", "222", "EUR", D1, "M1", "Spring Sale", "S1", "AD1", 2100, 42, 31.0)],
+        delivered_at=NEXT_DELIVERY,
     )
 
 

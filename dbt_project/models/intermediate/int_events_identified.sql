@@ -9,7 +9,19 @@
     latest-delivery-wins ranking (a window over every wide row sorted the whole log), and
     the staging view is read where it is needed rather than through one CTE, which the
     engine would otherwise materialise, every column of every event, to read it twice.
+
+    Incremental (DuckDB): a nightly build recomputes only the events whose row can have
+    changed since the last build, and replaces those rows (by event_id):
+    - every event id delivered since then (delivered_at at or after the latest one
+      stored): new events, late copies, restatements;
+    - every event of an anonymous id those deliveries carry, since a new identify links
+      the id's whole history to its user (int_identity_map), and of an anonymous id a
+      delivered copy moved an event away from.
+    An event's person depends on nothing else, so the rest keep their rows. Rows removed
+    from the lake without a new delivery take a `--full-refresh` (see DECISIONLOG).
 -#}
+
+{{ config(**replace_rows_by('event_id')) }}
 
 with
 
@@ -22,6 +34,65 @@ identity_map as (
     from {{ ref('int_identity_map') }}
 
 ),
+
+{%- if is_incremental() %}
+
+delivered as (
+
+    select
+        event_id,
+        anonymous_id
+    from {{ ref('stg_lake__events') }}
+    where delivered_at >= (
+        select coalesce(
+            max(delivered_at), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})
+        )
+        from {{ this }}
+    )
+
+),
+
+touched_anonymous_ids as (
+
+    select anonymous_id
+    from delivered
+    where anonymous_id is not null
+
+    union
+
+    select stored.anonymous_id
+    from {{ this }} as stored
+    where stored.anonymous_id is not null
+        and stored.event_id in (select event_id from delivered)
+
+),
+
+changed_ids as (
+
+    select event_id
+    from delivered
+
+    union
+
+    select event_id
+    from {{ ref('stg_lake__events') }}
+    where anonymous_id in (select anonymous_id from touched_anonymous_ids)
+
+),
+
+deduplicated as (
+
+    select events.*
+    from {{ ref('stg_lake__events') }} as events
+    where events.event_id in (select event_id from changed_ids)
+    qualify row_number() over (
+        partition by events.event_id
+        order by events.delivered_at desc, events.lake_date desc, events.received_at desc
+    ) = 1
+
+),
+
+{%- else %}
 
 repeated_ids as (
 
@@ -53,6 +124,8 @@ deduplicated as (
     ) = 1
 
 ),
+
+{%- endif %}
 
 final as (
 
@@ -88,7 +161,8 @@ final as (
         deduplicated.click_id,
         deduplicated.order_id,
         deduplicated.revenue,
-        deduplicated.currency
+        deduplicated.currency,
+        deduplicated.delivered_at
     from deduplicated
     left join identity_map
         on deduplicated.anonymous_id = identity_map.anonymous_id
