@@ -11,8 +11,8 @@
    (``warehouse.target = spark``: dbt-spark ``method: session``, ``local[2]``, or a
    standalone cluster with ``--cluster``: one master and two workers started from the
    pyspark package, bound to 127.0.0.1, stopped by PID afterwards): models, seeds, data
-   tests and unit tests (but those of :data:`SPARK_EXCLUDED`), and the engine-dependent
-   macros evaluated on literals (:data:`MACRO_PROBE_SQL`, compared with DuckDB's values).
+   tests and every unit test, and the engine-dependent macros evaluated on literals
+   (:data:`MACRO_PROBE_SQL`, compared with DuckDB's values).
 3. Every published mart compared row for row: same columns, same rows; money columns to
    the cent, every other number to 1e-9 (relative above 1); text, dates, timestamps and
    booleans exactly. Any difference is reported (mart, column, the first differing rows)
@@ -43,10 +43,6 @@ import pandas as pd
 from pipelines.config import DBT_PROJECT_DIR, PROJECT_ROOT
 
 MAIN_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
-# Left out of the Spark build (they run on DuckDB in the main suite): the unit tests of
-# int_touchpoints. Spark plans dbt's fixture query (every CTE inlined at each use) for
-# ~100 s on 2 cores; the model itself is built and compared through every mart.
-SPARK_EXCLUDED = ["int_touchpoints,resource_type:unit_test"]
 SALT = "engine-parity-salt"
 START = dt.date(2026, 3, 1)
 TARGETS_YAML = (
@@ -197,7 +193,7 @@ def spark_side(data_dir: Path, lake: Path) -> tuple[dict[str, pd.DataFrame], flo
     shutil.copytree(lake, data_dir / "lake")
     settings = _settings(data_dir, "spark")
     started = time.monotonic()
-    warehouse.build(settings, quiet=True, exclude=SPARK_EXCLUDED, unit_tests=True)
+    warehouse.build(settings, quiet=True, unit_tests=True)
     elapsed = time.monotonic() - started
     spark = SparkSession.builder.getOrCreate()  # the session dbt-spark opened
     marts = {m: spark.table(f"main.{m}").toPandas() for m in published_marts(settings)}
