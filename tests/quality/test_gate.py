@@ -102,7 +102,8 @@ def test_null_campaign_ids_in_spend(project):
     assert "campaign_id" in failure.detail and "2 of" in failure.detail
 
 
-def test_credits_not_summing_to_one(project):
+def _break_one_conversions_linear_credits(project):
+    """One conversion's linear credits then sum to 1.2 (its first touch gets 0.7)."""
     qf.execute_on_warehouse(
         project,
         "update fct_attributed_conversions set credit = 0.7 "
@@ -110,6 +111,10 @@ def test_credits_not_summing_to_one(project):
         "and conversion_id = (select min(conversion_id) from int_conversions)",
     )
     qf.write_build(project, "rebuilt")
+
+
+def test_credits_not_summing_to_one(project):
+    _break_one_conversions_linear_credits(project)
     result = run_gate(project)
     errors = _errors(result)
     failure = errors["expect_credits_sum_to_one", "fct_attributed_conversions"]
@@ -167,13 +172,7 @@ def test_big_tables_validated_in_parts_find_what_the_whole_table_finds(project, 
     df = qf.read_partition(project, "ad_delivery", "meta_ads", day)
     df.loc[0, "spend_micros"] = -1
     qf.write_partition(project, "ad_delivery", "meta_ads", day, pd.concat([df, df.head(2)]))
-    qf.execute_on_warehouse(
-        project,
-        "update fct_attributed_conversions set credit = 0.7 "
-        "where model = 'linear' and touch_position = 1 "
-        "and conversion_id = (select min(conversion_id) from int_conversions)",
-    )
-    qf.write_build(project, "rebuilt")
+    _break_one_conversions_linear_credits(project)
     whole = run_gate(project)
     monkeypatch.setenv("ATTRIBUTION__QUALITY__GATE_PART_ROWS", "7")
     parted_settings = load_settings(data_dir=project.data_dir)

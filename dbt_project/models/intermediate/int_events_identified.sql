@@ -22,6 +22,13 @@
 -#}
 
 {{ config(**replace_rows_by('event_id')) }}
+{#- the latest delivery of an event wins (one rule for full and incremental builds) -#}
+{%- set latest_copy_only -%}
+    qualify row_number() over (
+        partition by events.event_id
+        order by events.delivered_at desc, events.lake_date desc, events.received_at desc
+    ) = 1
+{%- endset %}
 
 with
 
@@ -85,10 +92,7 @@ deduplicated as (
     select events.*
     from {{ ref('stg_lake__events') }} as events
     where events.event_id in (select event_id from changed_ids)
-    qualify row_number() over (
-        partition by events.event_id
-        order by events.delivered_at desc, events.lake_date desc, events.received_at desc
-    ) = 1
+    {{ latest_copy_only }}
 
 ),
 
@@ -115,13 +119,10 @@ deduplicated as (
 
     union all
 
-    select repeated.*
-    from {{ ref('stg_lake__events') }} as repeated
-    where repeated.event_id in (select event_id from repeated_ids)
-    qualify row_number() over (
-        partition by repeated.event_id
-        order by repeated.delivered_at desc, repeated.lake_date desc, repeated.received_at desc
-    ) = 1
+    select events.*
+    from {{ ref('stg_lake__events') }} as events
+    where events.event_id in (select event_id from repeated_ids)
+    {{ latest_copy_only }}
 
 ),
 

@@ -60,14 +60,7 @@ signatures as (
             order by utm_source, utm_medium, utm_campaign, utm_id, utm_content,
                 click_id_type, has_click_id, external_referrer_host
         ) as signature_id,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        utm_id,
-        utm_content,
-        click_id_type,
-        has_click_id,
-        external_referrer_host
+        distinct_signatures.*
     from (
         select distinct
             utm_source,
