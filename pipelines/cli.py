@@ -111,6 +111,13 @@ def _progress():
     return terminal_progress()
 
 
+def _showing(progress):
+    """The progress display as a context manager (a live bar is one; a plain printer not)."""
+    from contextlib import nullcontext
+
+    return progress if hasattr(progress, "__enter__") else nullcontext()
+
+
 def _report_run(result) -> None:
     """Print what a run did: quarantined files, the gate's verdict, the publication."""
     from pipelines.quality.gate import format_gate_summary
@@ -141,10 +148,8 @@ def _run_with_progress(
     from pipelines.run import run
 
     progress = _progress()
-    if hasattr(progress, "__enter__"):
-        with progress:
-            return run(settings, start, end, progress=progress, full_refresh=full_refresh)
-    return run(settings, start, end, progress=progress, full_refresh=full_refresh)
+    with _showing(progress):
+        return run(settings, start, end, progress=progress, full_refresh=full_refresh)
 
 
 @app.command()
@@ -284,10 +289,7 @@ def ingest(
     d = _parse_date(date, "--date")
     progress = _progress()
     settings = _settings(ctx)
-    if hasattr(progress, "__enter__"):
-        with progress:
-            res = ingest_step(settings, dates=[d] if d else None, sources=source, progress=progress)
-    else:
+    with _showing(progress):
         res = ingest_step(settings, dates=[d] if d else None, sources=source, progress=progress)
     console.print(
         f"ingested {len(res.loaded)} file(s), {len(res.unchanged)} unchanged, "
@@ -319,16 +321,7 @@ def build(
 
     progress = _progress()
     settings = _settings(ctx)
-    if hasattr(progress, "__enter__"):
-        with progress:
-            res = warehouse.build(
-                settings,
-                full_refresh=full_refresh,
-                select=select,
-                progress=progress,
-                unit_tests=unit_tests,
-            )
-    else:
+    with _showing(progress):
         res = warehouse.build(
             settings,
             full_refresh=full_refresh,

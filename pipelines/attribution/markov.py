@@ -177,17 +177,30 @@ def _absorption(
     n = int(keep.sum())
     if not r.any():
         return 0.0
-    # A state that cannot reach a converting one absorbs with probability 0. Leaving it
-    # in makes the system singular when it only loops (a channel whose conversions are
-    # all worth 0 in the value chain: c -> c and nothing else of weight).
-    live = _reaches(n, rows, cols, r > 0)
-    if not live[0]:
-        return 0.0
-    if not live.all():
-        index = np.cumsum(live) - 1
-        edge_live = live[rows] & live[cols]
-        rows, cols, prob = index[rows[edge_live]], index[cols[edge_live]], prob[edge_live]
-        r, n = r[live], int(live.sum())
+    # Decided by the graph, not by the solver: a state that cannot reach a converting one
+    # absorbs in (conversion) with probability 0; one that can, but can reach neither
+    # (null) nor such a dead state, with probability 1. Left to the solver, both can make
+    # (I - Q) singular: a channel whose conversions are all worth 0 only loops on itself
+    # in the value chain, and a conversion worth 1e-99 leaks less than a rounding error
+    # from its loop. (null) is reached by non-converting journeys and by edges into a
+    # removed channel.
+    kept_out = np.bincount(rows, weights=chain.edge_count[edge_ok], minlength=n)
+    to_null = (out - conversion_weight)[keep] - kept_out > 1e-9 * out[keep]
+    converts = _reaches(n, rows, cols, r > 0)
+    solve = converts & _reaches(n, rows, cols, to_null | ~converts)
+    x = converts.astype(float)  # 1 where no failure is in reach, 0 where no conversion is
+    if not solve[0]:
+        return float(x[0])
+    # the states left are solved for; edges into decided states move to the right side
+    index = np.cumsum(solve) - 1
+    from_solved = solve[rows]
+    decided = from_solved & ~solve[cols]
+    r = r[solve] + np.bincount(
+        index[rows[decided]], weights=prob[decided] * x[cols[decided]], minlength=int(solve.sum())
+    )
+    inner = from_solved & solve[cols]
+    rows, cols, prob = index[rows[inner]], index[cols[inner]], prob[inner]
+    n = int(solve.sum())
     if n <= DENSE_LIMIT:
         a = np.eye(n)
         np.subtract.at(a, (rows, cols), prob)

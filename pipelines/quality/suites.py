@@ -387,7 +387,8 @@ def reconciliation_checks(con: duckdb.DuckDBPyConnection, settings: Settings) ->
             )
         )
     fct = resolve_table(con, "fct_attributed_conversions")
-    if fct is not None and frames.count_rows(con, fct):
+    fct_rows = frames.count_rows(con, fct) if fct is not None else 0
+    if fct_rows:
         checks.append(
             Check(
                 "reconcile.credits",
@@ -395,11 +396,14 @@ def reconciliation_checks(con: duckdb.DuckDBPyConnection, settings: Settings) ->
                 lambda part, parts: frames.credit_sums(con, part, parts),
                 [ex.ExpectCreditsSumToOne(severity=ERROR)],
                 # parts sized by the fact's rows: at least as many as the sums'
-                rows=lambda: frames.count_rows(con, fct),
+                rows=lambda: fct_rows,
             )
         )
-    attr_tables = frames.attribution_credit_tables(con, settings)
-    if sum(frames.count_rows(con, qualified) for _, qualified in attr_tables):
+    attr_rows = sum(
+        frames.count_rows(con, qualified)
+        for _, qualified in frames.attribution_credit_tables(con, settings)
+    )
+    if attr_rows:
         checks.append(
             Check(
                 "reconcile.attribution_credits",
@@ -407,7 +411,7 @@ def reconciliation_checks(con: duckdb.DuckDBPyConnection, settings: Settings) ->
                 lambda part, parts: frames.attribution_credit_sums(con, settings, part, parts),
                 [ex.ExpectCreditsSumToOne(severity=ERROR)],
                 split_by="table_name",
-                rows=lambda: sum(frames.count_rows(con, q) for _, q in attr_tables),
+                rows=lambda: attr_rows,
             )
         )
     totals = frames.conversion_totals(con, settings)

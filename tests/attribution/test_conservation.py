@@ -99,6 +99,19 @@ def test_path_models_conserve(records, transform):
     assert (df["attributed_conversions"] >= -1e-12).all()
 
 
+def test_a_conversion_worth_almost_nothing_still_converts_its_loop():
+    # Found by the property above: the only conversion is worth 1e-99, so in the value
+    # chain Paid Search -> Email -> Paid Search leaks less than a rounding error and
+    # (I - Q) was singular. Nothing reaches (null): the value is absorbed with
+    # probability 1, and both channels share it.
+    records = [(["Paid Search", "Email", "Paid Search"], 1.0, 1.1367527557355514e-99, 0.0)]
+    df = attribute_paths(records, transform="exposure")
+    markov = df[df["model"] == "markov"].set_index("channel")
+    assert markov["attributed_conversions"].sum() == pytest.approx(1.0, abs=1e-12)
+    assert markov["value_removal_effect"].tolist() == [1.0, 1.0]
+    assert markov["attributed_value"].sum() == pytest.approx(1.1367527557355514e-99, rel=1e-9)
+
+
 def test_journeys_and_path_file_agree(make_journeys):
     journeys = [
         (["Paid Search", "Email"], True, 40.0),

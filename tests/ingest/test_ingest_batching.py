@@ -121,17 +121,19 @@ def test_same_bytes_twice_in_a_folder_load_once(settings):
     assert len(_rows(settings, "fx_rates")) == 1
 
 
+def _killed(*args, **kwargs):
+    """Stands for the process dying at that point of the run."""
+    raise RuntimeError("killed")
+
+
 def test_crash_before_the_ledger_commit_is_repaired_by_the_next_ingest(settings, monkeypatch):
     """Cache files written, ledger transaction never committed (the run died): the next
     ingest parses the files again and loads them; nothing is lost or doubled."""
     _rates(settings, "a.csv", f"{DAY},EUR,1.08\n")
     _rates(settings, "b.csv", f"{DAY},GBP,1.26\n")
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("killed")
-
     with monkeypatch.context() as m:
-        m.setattr(Ledger, "record", crash)
+        m.setattr(Ledger, "record", _killed)
         with pytest.raises(RuntimeError, match="killed"):
             ingest(settings, workers=2)
     cache_dir = lake.file_cache_path(settings, "fx_rates", DAY, "x").parent
@@ -154,11 +156,8 @@ def test_crash_between_ledger_commit_and_rebuild_is_repaired_by_the_next_ingest(
     ingest(settings)
     _rates(settings, "b.csv", f"{DAY},EUR,1.10\n{DAY},GBP,1.26\n")
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("killed")
-
     with monkeypatch.context() as m:
-        m.setattr(ingest_module, "rebuild_partition", crash)
+        m.setattr(ingest_module, "rebuild_partition", _killed)
         with pytest.raises(RuntimeError, match="killed"):
             ingest(settings)
     with Ledger(settings.paths.ledger) as ledger:
