@@ -425,12 +425,25 @@ def build(
     if quiet:
         args.append("--quiet")
     inputs = inputs_fingerprint(settings)
-    if not full_refresh and _last_inputs(settings) not in (None, inputs):
+    last = _last_inputs(settings)
+    if not full_refresh and last not in (None, inputs):
         # Channel rules, seeds, attribution settings or models changed since the last build:
-        # incremental tables would keep old rows computed under the old rules.
+        # incremental tables would keep old rows computed under the old rules. Or the last
+        # build stopped part way (or built a selection): the record of whose events changed
+        # (int_event_changes) is gone, and the tables after it never saw those changes.
         full_refresh = True
         if progress is not None:
-            progress("info", message="rules, settings or models changed: rebuilding every table")
+            progress(
+                "info",
+                message=(
+                    "the last build did not finish or built a selection: rebuilding every table"
+                    if last == INCOMPLETE_BUILD
+                    else "rules, settings or models changed: rebuilding every table"
+                ),
+            )
+    # Until a complete build succeeds, the next one rebuilds every table.
+    _inputs_state_path(settings).parent.mkdir(parents=True, exist_ok=True)
+    _inputs_state_path(settings).write_text(INCOMPLETE_BUILD, encoding="utf-8")
     if full_refresh:
         args.append("--full-refresh")
     if not (settings.warehouse.unit_tests if unit_tests is None else unit_tests):
@@ -502,7 +515,7 @@ def build(
         nodes=nodes,
     )
     _write_state(settings, result)
-    if result.success:
+    if result.success and not select:
         _inputs_state_path(settings).write_text(inputs, encoding="utf-8")
     if progress is not None:
         progress("build_done", success=result.success, build_id=result.build_id)
@@ -530,6 +543,11 @@ def inputs_fingerprint(settings: Settings) -> str:
         h.update(path.relative_to(project).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+# What state/build_inputs.sha256 holds while a build runs, and after one that failed or
+# built only a selection: never a fingerprint, so the next build rebuilds every table.
+INCOMPLETE_BUILD = "incomplete"
 
 
 def _inputs_state_path(settings: Settings) -> Path:

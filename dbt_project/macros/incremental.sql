@@ -74,3 +74,60 @@
 {% macro spark__replace_rows_by(columns) -%}
     {{ return({'materialized': 'table'}) }}
 {%- endmacro %}
+
+
+{#
+    Another model's table as the last build left it, for a model that must read it
+    before this build replaces it (by name: a ref would make the two models a cycle).
+    none when this build rebuilds that model in full: a full refresh, its first build,
+    or an engine whose row-replaced models are plain tables (Spark).
+#}
+{% macro previous_build_of(model_name) -%}
+    {{ return(adapter.dispatch('previous_build_of', 'attribution')(model_name)) }}
+{%- endmacro %}
+
+{% macro default__previous_build_of(model_name) -%}
+    {%- if not execute or flags.FULL_REFRESH -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(adapter.get_relation(
+        database=this.database, schema=this.schema, identifier=model_name
+    )) }}
+{%- endmacro %}
+
+{% macro spark__previous_build_of(model_name) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+
+{#
+    Tables of per-person rows (sessions, touches) replaced person by person:
+    `replace_people_rows(key)`. A nightly build first deletes every row of the people
+    whose events changed (int_changed_people: their keys before and after, so a person
+    whose events all moved to another loses their rows), then replaces the rows the
+    model recomputes by `key` (replace_slices). DuckDB only; a plain table on Spark.
+#}
+{% macro replace_people_rows(key) -%}
+    {{ return(adapter.dispatch('replace_people_rows', 'attribution')(key)) }}
+{%- endmacro %}
+
+{% macro default__replace_people_rows(key) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'replace_slices',
+        'unique_key': key,
+        'on_schema_change': 'sync_all_columns',
+        'pre_hook': '{{ delete_changed_people() }}',
+    }) }}
+{%- endmacro %}
+
+{% macro spark__replace_people_rows(key) -%}
+    {{ return({'materialized': 'table'}) }}
+{%- endmacro %}
+
+{% macro delete_changed_people() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where person_key in (select person_key from {{ ref('int_changed_people') }})
+    {%- endif -%}
+{%- endmacro %}

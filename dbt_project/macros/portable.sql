@@ -197,3 +197,13 @@
 {% macro spark__escape_single_quotes(expression) -%}
     {{ expression | replace('\\', '\\\\') | replace("'", "\\'") }}
 {%- endmacro %}
+
+
+{# A touch (with its columns) has the signature of a row of int_touch_decisions. #}
+{% macro signature_matches(touch, decision) -%}
+    {%- for column in ['utm_source', 'utm_medium', 'utm_campaign', 'utm_id', 'utm_content',
+                       'click_id_type', 'external_referrer_host'] -%}
+        {{ null_safe_equals(touch ~ '.' ~ column, decision ~ '.' ~ column) }}
+        and {% endfor -%}
+    ({{ touch }}.click_id is not null) = {{ decision }}.has_click_id
+{%- endmacro %}

@@ -81,6 +81,7 @@ class AirflowStack:
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "4",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "airflow_sqlite.CONNECT_ARGS",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
                 "AIRFLOW__API__PORT": str(self.port),
                 "AIRFLOW__API__WORKERS": "1",
@@ -94,6 +95,10 @@ class AirflowStack:
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
                 "ATTRIBUTION_DATA_DIR": str(data_dir),
                 "PYTHONUNBUFFERED": "1",
+                # airflow_sqlite (the connect args above) is found next to this file
+                "PYTHONPATH": os.pathsep.join(
+                    p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH")) if p
+                ),
             }
         )
         env.update(extra_env or {})

@@ -284,7 +284,23 @@ def test_an_incremental_build_of_new_data_equals_a_full_refresh(built):
     # the events table recomputed only what the delivery can have changed ...
     run_results = json.loads((warehouse.target_path(settings) / "run_results.json").read_text())
     compiled = {r["unique_id"]: r.get("compiled_code") or "" for r in run_results["results"]}
-    assert "touched_anonymous_ids" in compiled["model.attribution.int_events_identified"]
+    assert "touched_anonymous_ids" in compiled["model.attribution.int_event_changes"]
+    assert "int_event_changes" in compiled["model.attribution.int_events_identified"]
+    # ... and the sessions and touches of the people whose events changed
+    for model in ("int_touch_events", "int_touchpoints"):
+        assert "int_changed_people" in compiled[f"model.attribution.{model}"], model
+    changed = set(
+        query(settings, "select person_key from intermediate.int_changed_people")["person_key"]
+    )
+    # c1's history moved from its own key to u1's: both lose or gain sessions
+    assert {md5("anonymous:c1"), md5("user:u1")} <= changed
+    # d1 has no new event, but the new Meta campaign ties its old landing now
+    assert md5("anonymous:d1") not in changed
+    d1 = query(
+        settings,
+        "select campaign_id, tie_method from intermediate.int_touchpoints where event_id = 'e14'",
+    )
+    assert d1.values.tolist() == [["M2", "utm_campaign_name"]]
     # ... and the late identify re-keyed c1's history: its order O3 is now u1's
     people = query(
         settings,
@@ -292,17 +308,20 @@ def test_an_incremental_build_of_new_data_equals_a_full_refresh(built):
         "where conversion_id in ('O1', 'O3')",
     ).set_index("conversion_id")["person_key"]
     assert people["O3"] == people["O1"]
-    intermediate = {
-        name: query(settings, f"select * from intermediate.{name}")
-        for name in ("int_events_identified", "int_touch_events", "int_touchpoints")
+    keys = {
+        "int_identity_map": ["anonymous_id"],
+        "int_events_identified": ["event_id"],
+        "int_touch_events": ["event_id"],
+        "int_touchpoints": ["event_id"],
     }
+    intermediate = {name: query(settings, f"select * from intermediate.{name}") for name in keys}
     assert warehouse.build(settings, full_refresh=True).success
     full = snapshot(settings)
     for mart, frame in full.items():
         pd.testing.assert_frame_equal(frame, incremental[mart], check_exact=False, obj=mart)
     for name, frame in intermediate.items():
         rebuilt = query(settings, f"select * from intermediate.{name}")
-        key = ["event_id"]
+        key = keys[name]
         pd.testing.assert_frame_equal(
             rebuilt.sort_values(key).reset_index(drop=True),
             frame.sort_values(key).reset_index(drop=True),

@@ -291,6 +291,16 @@ def write_lake(settings: Settings) -> None:
         event("e7", "2026-03-03T08:00:00", "b1"),
         event("e8", "2026-03-03T09:00:00", "b1", referrer_url="https://www.google.com/search?q=x"),
         event("e9", "2026-03-03T09:05:00", "b1", event_type="track", name="Form Submitted"),
+        # Person d1: an e-mail landing, no conversion (a non-converting journey). Its
+        # campaign is in no spend yet (write_next_day adds it).
+        event(
+            "e14",
+            "2026-03-03T11:00:00",
+            "d1",
+            utm_source="newsletter",
+            utm_medium="email",
+            utm_campaign="Autumn Launch",
+        ),
         # Person c1: a purchase with no touch at all (server-side): empty path -> Direct.
         event(
             "e10",
@@ -330,8 +340,6 @@ def write_lake(settings: Settings) -> None:
             revenue=10.0,
             currency="EUR",
         ),
-        # Person d1: an e-mail landing, no conversion (a non-converting journey).
-        event("e14", "2026-03-04T11:00:00", "d1", utm_source="newsletter", utm_medium="email"),
         # e8 delivered again in a later file: deduplicated by event id.
         event("e8", "2026-03-03T09:00:00", "b1", referrer_url="https://www.google.com/search?q=x"),
     ]
@@ -350,17 +358,18 @@ def write_lake(settings: Settings) -> None:
             currency="USD",
         ),
     ]
-    write_table(settings, events, "events", OLD_DAY, old)
-    write_table(settings, events, "events", D1, day1)
-    write_table(settings, events, "events", D2, day2)
-    write_table(settings, events, "events", D3, day3)
+    # each day's events delivered the day after (the last, day 3's, on FIRST_DELIVERY)
+    for day, rows in ((OLD_DAY, old), (D1, day1), (D2, day2), (D3, day3)):
+        delivered = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+        write_table(settings, events, "events", day, rows, delivered_at=delivered)
 
 
 def write_next_day(settings: Settings) -> None:
     """A later delivery: a new order, the cancellation of the old order O0 (outside the
     lookback window), a restated Meta spend day inside the restatement window, a late
     identify that links device c1 (whose order O3 had no touch) to u1, re-keying its
-    history, and a late copy of b1's lead in another day's partition."""
+    history, a late copy of b1's lead in another day's partition, and a Meta campaign
+    that ties d1's old landing (whose person has no new event)."""
     write_table(
         settings,
         canonical.EVENTS,
@@ -397,6 +406,17 @@ def write_next_day(settings: Settings) -> None:
         "meta_ads",
         D1,
         [ad_row("meta_ads", "222", "EUR", D1, "M1", "Spring Sale", "S1", "AD1", 2100, 42, 31.0)],
+        delivered_at=NEXT_DELIVERY,
+    )
+    write_table(
+        settings,
+        canonical.AD_DELIVERY,
+        "meta_ads",
+        D3,
+        [
+            ad_row("meta_ads", "222", "EUR", D3, "M1", "Spring Sale", "S1", "AD1", 500, 5, 10.0),
+            ad_row("meta_ads", "222", "EUR", D3, "M2", "Autumn Launch", "S2", "AD2", 300, 3, 4.0),
+        ],
         delivered_at=NEXT_DELIVERY,
     )
 

@@ -11,17 +11,14 @@
     engine would otherwise materialise, every column of every event, to read it twice.
 
     Incremental (DuckDB): a nightly build recomputes only the events whose row can have
-    changed since the last build, and replaces those rows (by event_id):
-    - every event id delivered since then (delivered_at at or after the latest one
-      stored): new events, late copies, restatements;
-    - every event of an anonymous id those deliveries carry, since a new identify links
-      the id's whole history to its user (int_identity_map), and of an anonymous id a
-      delivered copy moved an event away from.
-    An event's person depends on nothing else, so the rest keep their rows. Rows removed
+    changed since the last build (int_event_changes: the delivered events, and all events
+    of the anonymous ids they touch) and replaces those rows by event_id. Rows removed
     from the lake without a new delivery take a `--full-refresh` (see DECISIONLOG).
 -#}
 
 {{ config(**replace_rows_by('event_id')) }}
+{#- read on incremental builds only, but always a dependency: it reads this table first -#}
+{%- set changes = ref('int_event_changes') %}
 {#- the latest delivery of an event wins (one rule for full and incremental builds) -#}
 {%- set latest_copy_only -%}
     qualify row_number() over (
@@ -44,54 +41,11 @@ identity_map as (
 
 {%- if is_incremental() %}
 
-delivered as (
-
-    select
-        event_id,
-        anonymous_id
-    from {{ ref('stg_lake__events') }}
-    where delivered_at >= (
-        select coalesce(
-            max(delivered_at), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})
-        )
-        from {{ this }}
-    )
-
-),
-
-touched_anonymous_ids as (
-
-    select anonymous_id
-    from delivered
-    where anonymous_id is not null
-
-    union
-
-    select stored.anonymous_id
-    from {{ this }} as stored
-    where stored.anonymous_id is not null
-        and stored.event_id in (select event_id from delivered)
-
-),
-
-changed_ids as (
-
-    select event_id
-    from delivered
-
-    union
-
-    select event_id
-    from {{ ref('stg_lake__events') }}
-    where anonymous_id in (select anonymous_id from touched_anonymous_ids)
-
-),
-
 deduplicated as (
 
     select events.*
     from {{ ref('stg_lake__events') }} as events
-    where events.event_id in (select event_id from changed_ids)
+    where events.event_id in (select event_id from {{ changes }})
     {{ latest_copy_only }}
 
 ),

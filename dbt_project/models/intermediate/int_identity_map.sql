@@ -6,7 +6,13 @@
     choice is deterministic; `linked_user_ids` counts them.
     person_key = hash of 'user:' || user_id when known, else of 'anonymous:' || anonymous_id
     (the prefixes keep a user id and an anonymous id with the same text apart).
+
+    Incremental (DuckDB): an anonymous id's row depends on its own events only, so a
+    nightly build recomputes the ids of the rows delivered since the last build
+    (delivered_at at or after the latest one stored, last_delivered_at) and replaces
+    their rows by anonymous_id. Spark: a plain table.
 -#}
+{{ config(**replace_rows_by('anonymous_id')) }}
 
 with
 
@@ -16,9 +22,17 @@ events as (
         event_id,
         event_at,
         anonymous_id,
-        user_id
+        user_id,
+        delivered_at
     from {{ ref('stg_lake__events') }}
     where anonymous_id is not null
+    {%- if is_incremental() %}
+        and anonymous_id in (
+            select anonymous_id
+            from {{ ref('stg_lake__events') }}
+            where delivered_at >= (select max(last_delivered_at) from {{ this }})
+        )
+    {%- endif %}
 
 ),
 
@@ -27,7 +41,8 @@ anonymous_ids as (
     select
         anonymous_id,
         min(event_at) as first_seen_at,
-        max(event_at) as last_seen_at
+        max(event_at) as last_seen_at,
+        max(delivered_at) as last_delivered_at
     from events
     group by anonymous_id
 
@@ -72,7 +87,8 @@ final as (
         links.linked_at,
         coalesce(link_counts.linked_user_ids, 0) as linked_user_ids,
         anonymous_ids.first_seen_at,
-        anonymous_ids.last_seen_at
+        anonymous_ids.last_seen_at,
+        anonymous_ids.last_delivered_at
     from anonymous_ids
     left join links
         on anonymous_ids.anonymous_id = links.anonymous_id

@@ -11,7 +11,13 @@
     events table is referenced twice rather than through one CTE, which the engine would
     materialise, every column of every event, to read it twice), and int_touchpoints then
     plans its joins on a table whose size the engine knows.
+
+    Incremental (DuckDB): sessions are per person, so a nightly build deletes the rows of
+    the people whose events changed (int_changed_people, their keys before and after)
+    and finds again the sessions and touches of those people only. Spark: a plain table.
 -#}
+{{ config(**replace_people_rows('person_key')) }}
+{%- set changed_people = ref('int_changed_people') %}
 
 with
 
@@ -40,6 +46,9 @@ session_events as (
             ) as has_campaign_signal
         from {{ ref('int_events_identified') }}
         where coalesce(event_name, '') not in ({{ string_list(var('view_through_events')) }})
+        {%- if is_incremental() %}
+            and person_key in (select person_key from {{ changed_people }})
+        {%- endif %}
     ) as signalled
     where event_type in ({{ string_list(var('session_event_types')) }})
         or has_campaign_signal

@@ -1,296 +1,43 @@
+{{ config(**replace_people_rows('event_id')) }}
 {#-
     Touchpoints: one per landing with campaign signal (any UTM parameter or a click id)
     and one per session start (a touch-capable event after more than
     var('session_timeout_minutes') of the person's inactivity, or their first), per
-    person after identity stitching. touchpoint_id = hash of the event id.
-
-    Source/medium, in order: explicit UTMs win; else a known click id gives the
-    platform's default source/medium (seed platform_channels); else an external referrer
-    (its host, medium 'referral'); else '(direct)' / '(none)'. The channel is the first
-    matching rule of the channel_rules seed.
-
-    Tie to ads: the platform comes from the click id type (click-level joins need click
-    exports the platforms do not send), else from a source naming a platform of the same
-    channel; the campaign from utm_id, then utm_campaign, against campaign ids and names
-    in the spend; the ad from utm_content against ad ids and names of that campaign.
-    Untied touches keep their channel (is_tied_to_campaign = false).
+    person after identity stitching (int_touch_events), with the source, medium,
+    channel and ad ties of its touch signature (int_touch_decisions).
+    touchpoint_id = hash of the event id.
 
     Impression events (var('view_through_events')) are left out: they are view touches,
     int_view_touches, used only by the models that ask for them.
 
-    Built for big event logs: every rule and tie reads only eight values of a touch (its
-    UTM parameters, click id type, whether it has a click id, and external referrer),
-    so they are decided once per distinct combination of them, a touch signature (a few
-    thousand stand for millions of touches), and each touch joins its signature's
-    decisions once, at the end.
+    Incremental (DuckDB): a nightly build deletes the rows of the people whose events
+    changed (int_changed_people), then joins again their touches and the touches of
+    signatures whose decisions changed (int_touch_decisions.is_changed), replacing
+    those rows by event_id. Spark: a plain table.
 -#}
+{%- set changed_people = ref('int_changed_people') %}
 
 with
 
-platform_channels as (
-
-    select * from {{ ref('platform_channels') }}
-
-),
-
-ad_spend as (
-
-    select
-        platform,
-        campaign_id,
-        campaign_name,
-        ad_group_id,
-        ad_id,
-        ad_name
-    from {{ ref('int_ad_spend_daily') }}
-    where campaign_id is not null
-
-),
-
 touch_events as (
 
-    select * from {{ ref('int_touch_events') }}
+    select touch_events.*
+    from {{ ref('int_touch_events') }} as touch_events
+    {%- if is_incremental() %}
+    where touch_events.person_key in (select person_key from {{ changed_people }})
+        or exists (
+            select 1
+            from {{ ref('int_touch_decisions') }} as changed
+            where changed.is_changed
+                and {{ signature_matches('touch_events', 'changed') }}
+        )
+    {%- endif %}
 
 ),
 
-signatures as (
-
-    select
-        row_number() over (
-            order by utm_source, utm_medium, utm_campaign, utm_id, utm_content,
-                click_id_type, has_click_id, external_referrer_host
-        ) as signature_id,
-        distinct_signatures.*
-    from (
-        select distinct
-            utm_source,
-            utm_medium,
-            utm_campaign,
-            utm_id,
-            utm_content,
-            click_id_type,
-            click_id is not null as has_click_id,
-            external_referrer_host
-        from touch_events
-    ) as distinct_signatures
-
-),
-
--- Rules are matched against the few distinct values, never against every touch: a
--- regex join of every touch with every rule dominated the build on big event logs.
-click_id_types as (
-
-    select distinct click_id_type
-    from signatures
-    where has_click_id and click_id_type is not null
-
-),
-
-click_type_platforms as (
-
-    select
-        click_id_types.click_id_type,
-        platform_channels.platform as click_platform,
-        platform_channels.default_source,
-        platform_channels.default_medium
-    from click_id_types
-    inner join platform_channels
-        on platform_channels.click_id_type_regex is not null
-        and {{ regex_match('click_id_types.click_id_type', 'platform_channels.click_id_type_regex') }}
-    qualify row_number() over (
-        partition by click_id_types.click_id_type
-        order by platform_channels.platform
-    ) = 1
-
-),
-
-resolved as (
-
-    select
-        signatures.signature_id,
-        signatures.click_id_type,
-        signatures.utm_id,
-        signatures.utm_campaign,
-        signatures.utm_content,
-        click_type_platforms.click_platform,
-        case
-            when signatures.utm_source is not null or signatures.utm_medium is not null
-                then lower(coalesce(signatures.utm_source, '(not set)'))
-            when click_type_platforms.click_platform is not null
-                then lower(click_type_platforms.default_source)
-            when signatures.external_referrer_host is not null
-                then signatures.external_referrer_host
-            else '(direct)'
-        end as source,
-        case
-            when signatures.utm_source is not null or signatures.utm_medium is not null
-                then lower(coalesce(signatures.utm_medium, '(not set)'))
-            when click_type_platforms.click_platform is not null
-                then lower(click_type_platforms.default_medium)
-            when signatures.external_referrer_host is not null
-                then 'referral'
-            else '(none)'
-        end as medium,
-        case
-            when signatures.utm_source is not null or signatures.utm_medium is not null
-                then 'utm'
-            when click_type_platforms.click_platform is not null then 'click_id'
-            when signatures.external_referrer_host is not null then 'referrer'
-            else 'direct'
-        end as source_basis,
-        lower(signatures.utm_campaign) as campaign
-    from signatures
-    left join click_type_platforms
-        on signatures.has_click_id
-        and signatures.click_id_type = click_type_platforms.click_id_type
-
-),
-
-resolved_keyed as (
-
-    select
-        resolved.*,
-        {{ dbt.concat([
-            "coalesce(resolved.source, '')", "'|'",
-            "coalesce(resolved.medium, '')", "'|'",
-            "coalesce(resolved.campaign, '')", "'|'",
-            "coalesce(resolved.click_id_type, '')",
-        ]) }} as rule_input_key
-    from resolved
-
-),
-
-rule_inputs as (
-
-    select distinct rule_input_key, source, medium, campaign, click_id_type
-    from resolved_keyed
-
-),
-
-channels as (
-
-    {{ classify_channels('rule_inputs', 'rule_input_key') }}
-
-),
-
-classified as (
-
-    select
-        resolved_keyed.*,
-        channels.channel,
-        channels.channel_rule_priority
-    from resolved_keyed
-    inner join channels
-        on resolved_keyed.rule_input_key = channels.rule_input_key
-
-),
-
-source_channels as (
-
-    select distinct source, channel
-    from classified
-    where click_platform is null and source is not null
-
-),
-
-source_platforms as (
-
-    select
-        source_channels.source,
-        source_channels.channel,
-        platform_channels.platform as source_platform
-    from source_channels
-    inner join platform_channels
-        on platform_channels.source_regex is not null
-        and platform_channels.channel = source_channels.channel
-        and {{ regex_match('source_channels.source', 'platform_channels.source_regex') }}
-    qualify row_number() over (
-        partition by source_channels.source, source_channels.channel
-        order by platform_channels.platform
-    ) = 1
-
-),
-
-with_platform as (
-
-    select
-        classified.*,
-        coalesce(classified.click_platform, source_platforms.source_platform) as inferred_platform
-    from classified
-    left join source_platforms
-        on classified.click_platform is null
-        and classified.source = source_platforms.source
-        and classified.channel = source_platforms.channel
-
-),
-
-campaigns as (
-
-    select distinct
-        platform,
-        campaign_id,
-        lower(campaign_name) as campaign_name_lower
-    from ad_spend
-
-),
-
-campaign_matches as (
-
-    {{ campaign_ties(
-        'with_platform', 'campaigns', platform_column='inferred_platform', key='signature_id'
-    ) }}
-
-),
-
-ads as (
-
-    select distinct
-        platform,
-        campaign_id,
-        ad_group_id,
-        ad_id,
-        lower(ad_name) as ad_name_lower
-    from ad_spend
-    where ad_id is not null
-
-),
-
-ad_matches as (
-
-    {{ ad_ties('with_platform', 'campaign_matches', 'ads', key='signature_id') }}
-
-),
-
--- Everything decided per signature; the signature's values come along to find its touches.
 decided as (
 
-    select
-        signatures.utm_source,
-        signatures.utm_medium,
-        signatures.utm_campaign,
-        signatures.utm_id,
-        signatures.utm_content,
-        signatures.click_id_type,
-        signatures.has_click_id,
-        signatures.external_referrer_host,
-        with_platform.source,
-        with_platform.medium,
-        with_platform.campaign,
-        with_platform.source_basis,
-        with_platform.channel,
-        with_platform.channel_rule_priority,
-        coalesce(campaign_matches.platform, with_platform.inferred_platform) as platform,
-        campaign_matches.campaign_id,
-        ad_matches.ad_group_id,
-        ad_matches.ad_id,
-        campaign_matches.tie_method
-    from signatures
-    inner join with_platform
-        on signatures.signature_id = with_platform.signature_id
-    left join campaign_matches
-        on signatures.signature_id = campaign_matches.signature_id
-    left join ad_matches
-        on signatures.signature_id = ad_matches.signature_id
+    select * from {{ ref('int_touch_decisions') }}
 
 ),
 
@@ -332,16 +79,7 @@ final as (
         coalesce(decided.tie_method, 'none') as tie_method
     from touch_events
     inner join decided
-        on {{ null_safe_equals('touch_events.utm_source', 'decided.utm_source') }}
-        and {{ null_safe_equals('touch_events.utm_medium', 'decided.utm_medium') }}
-        and {{ null_safe_equals('touch_events.utm_campaign', 'decided.utm_campaign') }}
-        and {{ null_safe_equals('touch_events.utm_id', 'decided.utm_id') }}
-        and {{ null_safe_equals('touch_events.utm_content', 'decided.utm_content') }}
-        and {{ null_safe_equals('touch_events.click_id_type', 'decided.click_id_type') }}
-        and (touch_events.click_id is not null) = decided.has_click_id
-        and {{ null_safe_equals(
-            'touch_events.external_referrer_host', 'decided.external_referrer_host'
-        ) }}
+        on {{ signature_matches('touch_events', 'decided') }}
 
 )
 
