@@ -274,6 +274,8 @@ def test_an_incremental_build_of_new_data_equals_a_full_refresh(built):
     incremental = snapshot(settings)
     facts = incremental["fct_attributed_conversions"]
     assert "O4" in set(facts["conversion_id"])
+    # O5 arrived late, dated before the lookback window: its day is reprocessed too
+    assert set(facts.loc[facts["conversion_id"] == "O5", "channel"]) == {"Email"}
     # O0 (2026-01-15) is outside the lookback window but was cancelled: reprocessed
     o0 = facts[facts["conversion_id"] == "O0"]
     assert (o0["conversion_value"] == 0).all() and (o0["attributed_value"] == 0).all()

@@ -368,8 +368,9 @@ def write_next_day(settings: Settings) -> None:
     """A later delivery: a new order, the cancellation of the old order O0 (outside the
     lookback window), a restated Meta spend day inside the restatement window, a late
     identify that links device c1 (whose order O3 had no touch) to u1, re-keying its
-    history, a late copy of b1's lead in another day's partition, and a Meta campaign
-    that ties d1's old landing (whose person has no new event)."""
+    history, a late copy of b1's lead in another day's partition, a Meta campaign that
+    ties d1's old landing (whose person has no new event), and a late old order O5 (dated
+    before the facts' lookback window)."""
     write_table(
         settings,
         canonical.EVENTS,
@@ -396,6 +397,18 @@ def write_next_day(settings: Settings) -> None:
                 order_id="O0",
             ),
             event("e18", "2026-03-05T11:00:00", "c1", event_type="identify", user_id="u1"),
+            # a late delivery of an old journey (outside the lookback window of the facts)
+            event("e19", "2026-01-16T10:00:00", "o2", utm_source="newsletter", utm_medium="email"),
+            event(
+                "e20",
+                "2026-01-16T10:05:00",
+                "o2",
+                event_type="track",
+                name="Order Completed",
+                order_id="O5",
+                revenue=25.0,
+                currency="USD",
+            ),
             event("e9", "2026-03-03T09:05:00", "b1", event_type="track", name="Form Submitted"),
         ],
         delivered_at=NEXT_DELIVERY,

@@ -14,7 +14,9 @@
 
     Incremental: path-local models (tag path_local: the rule-based ones) are recomputed
     for conversions dated within var('lookback_days') days before the latest conversion
-    day built, and for conversions refunded in that span; models whose credits depend on
+    day built, for conversions refunded in that span, and for the older days where a
+    stored path is no longer its conversion's path (a late login re-keyed a conversion,
+    a new campaign tied a touch, a late conversion arrived); models whose credits depend on
     all paths (Markov, Shapley) are recomputed in full, and so is a model newly enabled;
     rows of a model no longer enabled are deleted. Rows are replaced per
     (conversion_date, model).
@@ -24,6 +26,13 @@
     'view'; every other model sees click paths only.
 -#}
 {{ attribution_model_refs() }}
+{#- what a stored row of a path-local model keeps of its path -#}
+{%- set path_columns = [
+    'conversion_id', 'conversion_type', 'person_key', 'converted_at', 'conversion_date',
+    'conversion_value', 'touchpoint_id', 'touched_at', 'touch_date', 'touch_type',
+    'channel', 'platform', 'campaign_id', 'ad_group_id', 'ad_id', 'is_tied_to_campaign',
+    'touch_position', 'path_length',
+] %}
 
 with
 
@@ -119,15 +128,74 @@ window_start as (
 
 ),
 
+-- Days before the window whose stored paths are no longer their conversions' paths:
+-- a late login re-keyed a conversion, a new campaign tied one of its touches, a late
+-- conversion arrived. Compared once per path (the path-local models share their paths).
+stored_old_paths as (
+
+    select distinct
+        {{ path_columns | join(', ') }},
+        models.uses_view_touches
+    from {{ this }} as stored
+    inner join models
+        on stored.model = models.model
+    where models.is_path_local
+        and stored.conversion_date < (select start_date from window_start)
+
+),
+
+current_old_paths as (
+
+    select distinct
+        {%- for column in path_columns %}
+        paths.{{ column }},
+        {%- endfor %}
+        paths.is_view_through_path as uses_view_touches
+    from paths
+    where paths.conversion_date < (select start_date from window_start)
+        and exists (
+            select 1
+            from models
+            where models.is_path_local
+                and models.uses_view_touches = paths.is_view_through_path
+        )
+
+),
+
+stale_dates as (
+
+    select conversion_date
+    from (
+        select * from stored_old_paths
+        except
+        select * from current_old_paths
+    ) as gone
+
+    union
+
+    select conversion_date
+    from (
+        select * from current_old_paths
+        except
+        select * from stored_old_paths
+    ) as new_or_changed
+
+),
+
 reprocessed_dates as (
 
-    -- whole days are replaced: the window, plus the days of conversions refunded in it
+    -- whole days are replaced: the window, the days of conversions refunded in it, and
+    -- the older days whose paths changed
     select distinct joined.conversion_date
     from joined
     cross join window_start
     where window_start.start_date is null
         or joined.conversion_date >= window_start.start_date
         or joined.last_refund_at >= cast(window_start.start_date as {{ dbt.type_timestamp() }})
+
+    union
+
+    select conversion_date from stale_dates
 
 ),
 
