@@ -1,6 +1,9 @@
 {#
     Tying touches to the ads they came from: one implementation for click touches
-    (int_touchpoints) and view touches (int_view_touches).
+    (int_touch_decisions, per touch signature) and view touches (int_view_touches).
+
+    spend_campaigns() and spend_ads(): the campaigns and ads of the spend a touch can
+    name (the `campaigns` and `ads` of the ties below), names lower-cased.
 
     campaign_ties(input, campaigns, platform_column=none): one row per touch of `input`
     (columns `key`, utm_id, utm_campaign, and `platform_column` if given) that names a
@@ -13,8 +16,29 @@
     named by utm_content, as an id or else as a name.
 
     `key` names the column that identifies a row of `input` (and of the matches): the
-    event id of a touch, or the id of a touch signature (int_touchpoints).
+    event id of a touch, or the id of a touch signature (int_touch_decisions).
 #}
+
+{% macro spend_campaigns() -%}
+    select distinct
+        platform,
+        campaign_id,
+        lower(campaign_name) as campaign_name_lower
+    from {{ ref('int_ad_spend_daily') }}
+    where campaign_id is not null
+{%- endmacro %}
+
+{% macro spend_ads() -%}
+    select distinct
+        platform,
+        campaign_id,
+        ad_group_id,
+        ad_id,
+        lower(ad_name) as ad_name_lower
+    from {{ ref('int_ad_spend_daily') }}
+    where campaign_id is not null
+        and ad_id is not null
+{%- endmacro %}
 {% macro campaign_ties(input, campaigns, platform_column=none, key='event_id') -%}
     {%- set methods = [
         (1, 'utm_id', 'touches.utm_id = campaigns.campaign_id'),

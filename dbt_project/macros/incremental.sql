@@ -105,24 +105,14 @@
     `replace_people_rows(key)`. A nightly build first deletes every row of the people
     whose events changed (int_changed_people: their keys before and after, so a person
     whose events all moved to another loses their rows), then replaces the rows the
-    model recomputes by `key` (replace_slices). DuckDB only; a plain table on Spark.
+    model recomputes by `key` (replace_rows_by). DuckDB only; a plain table on Spark,
+    where is_incremental() is false and the deletion is empty.
 #}
 {% macro replace_people_rows(key) -%}
-    {{ return(adapter.dispatch('replace_people_rows', 'attribution')(key)) }}
-{%- endmacro %}
-
-{% macro default__replace_people_rows(key) -%}
-    {{ return({
-        'materialized': 'incremental',
-        'incremental_strategy': 'replace_slices',
-        'unique_key': key,
-        'on_schema_change': 'sync_all_columns',
-        'pre_hook': '{{ delete_changed_people() }}',
-    }) }}
-{%- endmacro %}
-
-{% macro spark__replace_people_rows(key) -%}
-    {{ return({'materialized': 'table'}) }}
+    {#- replace_rows_by's config, plus the deletion (a no-op where it is a plain table) -#}
+    {%- set config = replace_rows_by(key) -%}
+    {%- do config.update({'pre_hook': '{{ delete_changed_people() }}'}) -%}
+    {{ return(config) }}
 {%- endmacro %}
 
 {% macro delete_changed_people() -%}

@@ -25,20 +25,6 @@ events as (
 
 ),
 
-ad_spend as (
-
-    select
-        platform,
-        campaign_id,
-        campaign_name,
-        ad_group_id,
-        ad_id,
-        ad_name
-    from {{ ref('int_ad_spend_daily') }}
-    where campaign_id is not null
-
-),
-
 impressions as (
 
     select
@@ -67,11 +53,7 @@ channels as (
 
 campaigns as (
 
-    select distinct
-        platform,
-        campaign_id,
-        lower(campaign_name) as campaign_name_lower
-    from ad_spend
+    {{ spend_campaigns() }}
 
 ),
 
@@ -83,14 +65,7 @@ campaign_matches as (
 
 ads as (
 
-    select distinct
-        platform,
-        campaign_id,
-        ad_group_id,
-        ad_id,
-        lower(ad_name) as ad_name_lower
-    from ad_spend
-    where ad_id is not null
+    {{ spend_ads() }}
 
 ),
 
