@@ -255,7 +255,7 @@ def test_a_second_build_gives_identical_marts(built):
         for r in run_results["results"]
         if r["unique_id"].startswith("model.attribution.fct_")
     }
-    assert "window_start" in compiled["model.attribution.fct_attributed_conversions"]
+    assert "changed_dates" in compiled["model.attribution.fct_attributed_conversions"]
     # ... and replaced their slices by a semi-join on the distinct slices (dbt's
     # delete+insert joined every target row with every new row of its slice)
     log = (warehouse.log_path(settings) / "dbt.log").read_text(encoding="utf-8")
@@ -274,9 +274,9 @@ def test_an_incremental_build_of_new_data_equals_a_full_refresh(built):
     incremental = snapshot(settings)
     facts = incremental["fct_attributed_conversions"]
     assert "O4" in set(facts["conversion_id"])
-    # O5 arrived late, dated before the lookback window: its day is reprocessed too
+    # O5 arrived late, dated weeks before the last day: its day is reprocessed too
     assert set(facts.loc[facts["conversion_id"] == "O5", "channel"]) == {"Email"}
-    # O0 (2026-01-15) is outside the lookback window but was cancelled: reprocessed
+    # O0 (2026-01-15), weeks before the last day, was cancelled: its day is reprocessed
     o0 = facts[facts["conversion_id"] == "O0"]
     assert (o0["conversion_value"] == 0).all() and (o0["attributed_value"] == 0).all()
     # the restated Meta day (inside the restatement window) replaced the old numbers

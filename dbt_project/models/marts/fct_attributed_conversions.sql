@@ -13,13 +13,12 @@
     'attribution' and listed in var('attribution_models').
 
     Incremental: path-local models (tag path_local: the rule-based ones) are recomputed
-    for conversions dated within var('lookback_days') days before the latest conversion
-    day built, for conversions refunded in that span, and for the older days where a
-    stored path is no longer its conversion's path (a late login re-keyed a conversion,
-    a new campaign tied a touch, a late conversion arrived); models whose credits depend on
-    all paths (Markov, Shapley) are recomputed in full, and so is a model newly enabled;
-    rows of a model no longer enabled are deleted. Rows are replaced per
-    (conversion_date, model).
+    for the conversion days whose paths changed since the last build (the stored rows'
+    path columns against the current paths, both ways): new and late conversions,
+    refunds and FX restatements, late events, re-keyed conversions, newly tied touches.
+    Models whose credits depend on all paths (Markov, Shapley) are recomputed in full, and
+    so is a model newly enabled; rows of a model no longer enabled are deleted. Rows are
+    replaced per (conversion_date, model).
 
     Models tagged view_through (option attribution.view_through) are joined to
     int_conversion_paths_view_through, whose view touches are labelled touch_type =
@@ -55,15 +54,6 @@ paths as (
         from ({{ attribution_model_names_relation() }}) as enabled_models
         where enabled_models.uses_view_touches
     )
-
-),
-
-conversions as (
-
-    select
-        conversion_id,
-        last_refund_at
-    from {{ ref('int_conversions') }}
 
 ),
 
@@ -104,8 +94,7 @@ joined as (
         credits.credit,
         credits.value_credit,
         credits.value_credit * paths.conversion_value as attributed_value,
-        models.is_path_local,
-        conversions.last_refund_at
+        models.is_path_local
     from credits
     inner join models
         on credits.model = models.model
@@ -113,95 +102,80 @@ joined as (
         on credits.conversion_id = paths.conversion_id
         and coalesce(credits.touchpoint_id, '') = coalesce(paths.touchpoint_id, '')
         and models.uses_view_touches = paths.is_view_through_path
-    inner join conversions
-        on paths.conversion_id = conversions.conversion_id
 
 ),
 
 {%- if is_incremental() %}
 
-window_start as (
+built_models as (
+
+    select distinct model from {{ this }}
+
+),
+
+-- The path-local models are always reprocessed for the same days, so one of them per kind
+-- of path (clicks only, or with view touches) keeps the paths that all of them were
+-- computed from.
+path_keepers as (
 
     select
-        cast({{ dbt.dateadd('day', -var('lookback_days'), 'max(conversion_date)') }} as date) as start_date
-    from {{ this }}
-
-),
-
--- Days before the window whose stored paths are no longer their conversions' paths:
--- a late login re-keyed a conversion, a new campaign tied one of its touches, a late
--- conversion arrived. Compared once per path (the path-local models share their paths).
-stored_old_paths as (
-
-    select distinct
-        {{ path_columns | join(', ') }},
-        models.uses_view_touches
-    from {{ this }} as stored
-    inner join models
-        on stored.model = models.model
+        models.uses_view_touches,
+        min(models.model) as model
+    from models
+    inner join built_models
+        on models.model = built_models.model
     where models.is_path_local
-        and stored.conversion_date < (select start_date from window_start)
+    group by models.uses_view_touches
 
 ),
 
-current_old_paths as (
+stored_paths as (
 
-    select distinct
+    select
+        {%- for column in path_columns %}
+        stored.{{ column }},
+        {%- endfor %}
+        path_keepers.uses_view_touches
+    from {{ this }} as stored
+    inner join path_keepers
+        on stored.model = path_keepers.model
+
+),
+
+current_paths as (
+
+    select
         {%- for column in path_columns %}
         paths.{{ column }},
         {%- endfor %}
         paths.is_view_through_path as uses_view_touches
     from paths
-    where paths.conversion_date < (select start_date from window_start)
-        and exists (
-            select 1
-            from models
-            where models.is_path_local
-                and models.uses_view_touches = paths.is_view_through_path
-        )
+    where paths.is_view_through_path in (select uses_view_touches from path_keepers)
 
 ),
 
-stale_dates as (
+-- The days whose stored paths are no longer their conversions' paths: a new or late
+-- conversion, a conversion whose value changed (refund, FX restatement), a late event
+-- that joined a path, a late login that re-keyed a conversion, a new campaign that tied
+-- a touch. Rule-based credits depend on nothing else (a changed rule or setting rebuilds
+-- every table), so only these days are reprocessed.
+changed_dates as (
 
     select conversion_date
     from (
-        select * from stored_old_paths
+        select * from stored_paths
         except
-        select * from current_old_paths
+        select * from current_paths
     ) as gone
 
     union
 
     select conversion_date
     from (
-        select * from current_old_paths
+        select * from current_paths
         except
-        select * from stored_old_paths
+        select * from stored_paths
     ) as new_or_changed
-
-),
-
-reprocessed_dates as (
-
-    -- whole days are replaced: the window, the days of conversions refunded in it, and
-    -- the older days whose paths changed
-    select distinct joined.conversion_date
-    from joined
-    cross join window_start
-    where window_start.start_date is null
-        or joined.conversion_date >= window_start.start_date
-        or joined.last_refund_at >= cast(window_start.start_date as {{ dbt.type_timestamp() }})
-
-    union
-
-    select conversion_date from stale_dates
-
-),
-
-built_models as (
-
-    select distinct model from {{ this }}
 
 ),
 
@@ -211,7 +185,7 @@ batch as (
     from joined
     where not joined.is_path_local
         or joined.model not in (select model from built_models)
-        or joined.conversion_date in (select conversion_date from reprocessed_dates)
+        or joined.conversion_date in (select conversion_date from changed_dates)
 
 ),
 
