@@ -21,6 +21,7 @@ import os
 import subprocess
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ PEER_PACKAGE = "channelattribution"
 
 _WORKER = """
 import json, sys, time
+from importlib import metadata
 import pandas as pd
 import ChannelAttribution as ca
 df = pd.read_csv(sys.argv[1])
@@ -43,7 +45,7 @@ out = ca.markov_model(df, "path", "conv", var_value="value", var_null="nulls", o
                       verbose=False, flg_pro=False)
 seconds = time.perf_counter() - started
 re = out["removal_effects"]
-json.dump({"seconds": seconds, "version": getattr(ca, "__version__", None),
+json.dump({"seconds": seconds, "version": metadata.version("ChannelAttribution"),
            "removal_effects": dict(zip(re["channel_name"].astype(str),
                                        re["removal_effects_conversion"].astype(float)))},
           open(sys.argv[2], "w"))
@@ -83,7 +85,7 @@ def _in_process(frame: pd.DataFrame) -> dict[str, Any]:
     re = out["removal_effects"]
     return {
         "seconds": seconds,
-        "version": getattr(ca, "__version__", None),
+        "version": metadata.version("ChannelAttribution"),
         "removal_effects": dict(
             zip(
                 re["channel_name"].astype(str),

@@ -44,7 +44,8 @@ app_installs as (
 
 events as (
 
-    select event_at from {{ ref('stg_lake__events') }}
+    -- the events' reporting days, already computed once per event
+    select event_date from {{ ref('int_events_identified') }}
 
 ),
 
@@ -139,7 +140,7 @@ days as (
     union
     select {{ reporting_date('install_at') }} from app_installs
     union
-    select {{ reporting_date('event_at') }} from events
+    select event_date from events
 
 ),
 
