@@ -7,16 +7,14 @@
     currency); refunds and cancellations (var('refund_events')) of the same order reduce
     it when var('refunds_reduce_value') (a refund without an amount refunds it all),
     never below 0. conversion_date is the day in var('reporting_timezone').
+
+    The events table is read by name where it is needed (conversions, refunds), not
+    through one CTE: the engine would materialise that CTE, every column of every event,
+    to read it twice.
 -#}
 {%- set reporting = var('reporting_currency') -%}
 
 with
-
-events as (
-
-    select * from {{ ref('int_events_identified') }}
-
-),
 
 fx_rates as (
 
@@ -39,7 +37,7 @@ matched as (
         conversion_events.has_value,
         conversion_events.kpi,
         coalesce(events.order_id, events.event_id) as conversion_id
-    from events
+    from {{ ref('int_events_identified') }} as events
     inner join conversion_events
         on events.event_name = conversion_events.event_name
 
@@ -84,7 +82,7 @@ refund_events as (
             else abs(events.revenue) * fx_rates.rate_to_reporting
         end as refund_amount,
         events.revenue is null as is_full_refund
-    from events
+    from {{ ref('int_events_identified') }} as events
     left join fx_rates
         on coalesce(events.currency, '{{ reporting }}') = fx_rates.currency
         and events.event_date = fx_rates.rate_date
