@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 
+import duckdb
 import pandas as pd
 import pytest
 from tiny_lake import enabled_models, query, snapshot, write_next_day
 
 from pipelines import warehouse
+from pipelines.config import RULE_BASED_MODELS
 
 EUR_USD_D1 = 1.08
 EUR_USD_D2 = 1.10
@@ -266,11 +268,61 @@ def test_a_second_build_gives_identical_marts(built):
         pd.testing.assert_frame_equal(frame, after[mart], check_exact=True, obj=mart)
 
 
+# What a stored fact row keeps of its conversion's path (fct_attributed_conversions).
+PATH_COLUMNS = (
+    "conversion_id, conversion_type, person_key, converted_at, conversion_date, "
+    "conversion_value, touchpoint_id, touched_at, touch_date, touch_type, channel, platform, "
+    "campaign_id, ad_group_id, ad_id, is_tied_to_campaign, touch_position, path_length"
+)
+
+
+def mark_stored_facts(settings) -> None:
+    """Prefix every stored fact's key with 'kept:': a row the next build rewrites loses it.
+
+    The key is the one column no path, credit or conservation test reads (its unique test
+    still holds), so the build runs as it would on the untouched table.
+    """
+    with duckdb.connect(str(settings.paths.warehouse)) as con:
+        con.execute(
+            "update fct_attributed_conversions set attribution_key = 'kept:' || attribution_key"
+        )
+
+
+def unmark_stored_facts(settings) -> None:
+    with duckdb.connect(str(settings.paths.warehouse)) as con:
+        con.execute(
+            "update fct_attributed_conversions set attribution_key = substr(attribution_key, 6) "
+            "where attribution_key like 'kept:%'"
+        )
+
+
 def test_an_incremental_build_of_new_data_equals_a_full_refresh(built):
     """Runs last: it adds a day to the module's lake."""
     settings, _ = built
+    paths_sql = f"select {PATH_COLUMNS} from intermediate.int_conversion_paths"
+    paths_before = query(settings, paths_sql)
+    mark_stored_facts(settings)
     write_next_day(settings)
     assert warehouse.build(settings).success  # incremental
+    # the rule-based facts (the models this lake enables) were rewritten exactly on the
+    # days whose paths changed
+    paths_after = query(settings, paths_sql)
+    changed = pd.concat([paths_before, paths_after]).drop_duplicates(keep=False)
+    changed_days = set(changed["conversion_date"].astype(str))
+    facts = query(
+        settings,
+        "select model, cast(conversion_date as varchar) as day, "
+        "bool_and(attribution_key like 'kept:%') as kept, "
+        "bool_or(attribution_key like 'kept:%') as partly_kept "
+        "from fct_attributed_conversions group by all",
+    )
+    assert not facts["partly_kept"].ne(facts["kept"]).any()  # whole days are replaced
+    rewritten = facts[~facts["kept"]].groupby("model")["day"].agg(set)
+    assert set(facts["model"]) == set(RULE_BASED_MODELS)
+    for model in RULE_BASED_MODELS:
+        assert rewritten.get(model, set()) == changed_days, model
+    assert changed_days and set(facts["day"]) - changed_days  # some days kept, some not
+    unmark_stored_facts(settings)
     incremental = snapshot(settings)
     facts = incremental["fct_attributed_conversions"]
     assert "O4" in set(facts["conversion_id"])
