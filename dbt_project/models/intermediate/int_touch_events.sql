@@ -6,6 +6,10 @@
     events (var('view_through_events')) are left out: they are view touches
     (int_view_touches), never clicks or session starts, even with campaign parameters.
 
+    The event's other fields (its anonymous and user ids, its page URL) stay in
+    int_events_identified, one join away by event_id: copying wide columns into every
+    touch table cost more of the build than any query.
+
     Its own table because it is where the big event log narrows down: sessions are found
     on three narrow columns, the wide columns are read again only for the touches (the
     events table is referenced twice rather than through one CTE, which the engine would
@@ -80,11 +84,8 @@ hosts as (
     select
         events.event_id,
         events.person_key,
-        events.anonymous_id,
-        events.user_id,
         events.event_at,
         events.event_date,
-        events.page_url,
         events.utm_source,
         events.utm_medium,
         events.utm_campaign,
@@ -108,11 +109,8 @@ final as (
     select
         event_id,
         person_key,
-        anonymous_id,
-        user_id,
         event_at,
         event_date,
-        page_url,
         utm_source,
         utm_medium,
         utm_campaign,

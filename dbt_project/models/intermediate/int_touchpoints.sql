@@ -5,7 +5,8 @@
     var('session_timeout_minutes') of the person's inactivity, or their first), per
     person after identity stitching (int_touch_events), with the source, medium,
     channel and ad ties of its touch signature (int_touch_decisions).
-    touchpoint_id = hash of the event id.
+    touchpoint_id = hash of the event id. The event's own fields (ids, click id, landing
+    URL) are in int_touch_events and int_events_identified, by event_id.
 
     Impression events (var('view_through_events')) are left out: they are view touches,
     int_view_touches, used only by the models that ask for them.
@@ -48,8 +49,6 @@ final as (
         {{ stable_hash('touch_events.event_id') }} as touchpoint_id,
         touch_events.event_id,
         touch_events.person_key,
-        touch_events.anonymous_id,
-        touch_events.user_id,
         touch_events.event_at as touched_at,
         touch_events.event_date as touch_date,
         case
@@ -65,10 +64,8 @@ final as (
         touch_events.utm_content as content,
         touch_events.utm_id,
         touch_events.click_id_type,
-        touch_events.click_id,
         decided.source_basis,
         touch_events.external_referrer_host as referrer_host,
-        touch_events.page_url as landing_url,
         decided.channel,
         decided.channel_rule_priority,
         decided.platform,
