@@ -224,10 +224,15 @@ class ExpectCreditsSumToOne(_Between):
 
 
 class ExpectAttributedConversionsMatchConversions(_Between):
-    """Per model, attributed conversions equal the number of conversions."""
+    """Per model, attributed conversions equal the number of conversions.
 
-    column: str = "conversions_difference"
-    max_value: float = 1e-6
+    Within a relative 1e-8: a sum of millions of fractional credits drifts by about 1e-6
+    at 500k conversions (and its order, so its last digits, varies between runs), while
+    one missing conversion in 50M still shows.
+    """
+
+    column: str = "conversions_relative_difference"
+    max_value: float = 1e-8
     description: str = "For every model, attributed conversions equal the number of conversions."
     row_message: ClassVar[str] = (
         "{model}: {attributed_conversions} attributed vs {conversions} conversions"

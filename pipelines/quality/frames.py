@@ -481,7 +481,8 @@ def conversion_totals(con: duckdb.DuckDBPyConnection, settings: Settings) -> pd.
             m.model,
             t.conversions,
             coalesce(a.attributed_conversions, 0) as attributed_conversions,
-            abs(coalesce(a.attributed_conversions, 0) - t.conversions) as conversions_difference,
+            abs(coalesce(a.attributed_conversions, 0) - t.conversions)
+                / greatest(t.conversions, 1) as conversions_relative_difference,
             t.conversion_value,
             coalesce(a.attributed_value, 0) as attributed_value,
             abs(coalesce(a.attributed_value, 0) - t.conversion_value) as value_difference

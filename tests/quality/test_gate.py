@@ -190,3 +190,25 @@ def test_big_tables_validated_in_parts_find_what_the_whole_table_finds(project, 
     assert parted.expectations_evaluated == whole.expectations_evaluated
     docs = "".join(p.read_text() for p in (project.paths.reports / "data-docs").rglob("*.html"))
     assert "part 1 of" in docs
+
+
+def _conversions_match(relative_differences: list[float]) -> bool:
+    import great_expectations as gx
+
+    from pipelines.quality.expectations import ExpectAttributedConversionsMatchConversions
+
+    context = gx.get_context(mode="ephemeral")
+    asset = context.data_sources.add_pandas("totals").add_dataframe_asset("totals")
+    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
+        batch_parameters={
+            "dataframe": pd.DataFrame({"conversions_relative_difference": relative_differences})
+        }
+    )
+    return batch.validate(ExpectAttributedConversionsMatchConversions()).success
+
+
+def test_attributed_conversions_tolerate_float_drift_not_a_missing_conversion():
+    # 860k fractional credits of 497,300 conversions summed to 497300.000001 at 10M events
+    assert _conversions_match([1e-6 / 497_300, 0.0])
+    # one conversion without credit, among fifty million
+    assert not _conversions_match([1 / 50_000_000])
