@@ -14,11 +14,15 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import Asset, AssetAll, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable
+from airflow.serialization.decoders import decode_timetable
+from airflow.serialization.encoders import encode_timetable
+from airflow.timetables.base import TimeRestriction
 
 from pipelines.orchestration import assets
 from pipelines.orchestration.alerts import on_failure_callback
@@ -68,7 +72,15 @@ def test_ingest_dags_start_on_landing_events_or_daily(dagbag):
         timetable = dag.timetable
         assert isinstance(timetable, AssetOrTimeSchedule)
         assert dag.start_date is None  # the first daily run is the next midnight
-        assert timetable.timetable == CronTriggerTimetable("0 0 * * *", timezone="UTC")
+        assert timetable.timetable == CronTriggerTimetable(
+            "0 0 * * *", timezone="UTC", run_immediately=timedelta(0)
+        )
+        # ... whatever the time of day: not the last midnight's, even shortly after it
+        first = decode_timetable(encode_timetable(timetable.timetable)).next_dagrun_info(
+            last_automated_data_interval=None,
+            restriction=TimeRestriction(earliest=None, latest=None, catchup=False),
+        )
+        assert first.run_after > datetime.now(UTC)
         landing = timetable.asset_condition
         assert isinstance(landing, Asset)
         assert (landing.name, landing.uri) == (
