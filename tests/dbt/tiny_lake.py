@@ -343,8 +343,8 @@ def write_lake(settings: Settings) -> None:
         # e8 delivered again in a later file: deduplicated by event id.
         event("e8", "2026-03-03T09:00:00", "b1", referrer_url="https://www.google.com/search?q=x"),
     ]
-    # Person o1, long before: an e-mail landing and an order outside the lookback window
-    # of the later days (an incremental build keeps it unless it changes).
+    # Person o1, long before: an e-mail landing and an order weeks before the later days
+    # (an incremental build keeps its facts unless its path changes).
     old = [
         event("e0a", "2026-01-14T10:00:00", "o1", utm_source="newsletter", utm_medium="email"),
         event(
@@ -365,12 +365,12 @@ def write_lake(settings: Settings) -> None:
 
 
 def write_next_day(settings: Settings) -> None:
-    """A later delivery: a new order, the cancellation of the old order O0 (outside the
-    lookback window), a restated Meta spend day inside the restatement window, a late
+    """A later delivery: a new order, the cancellation of the old order O0 (weeks before
+    the last day), a restated Meta spend day inside the restatement window, a late
     identify that links device c1 (whose order O3 had no touch) to u1, re-keying its
     history, a late copy of b1's lead in another day's partition, a Meta campaign that
     ties d1's old landing (whose person has no new event), and a late old order O5 (dated
-    before the facts' lookback window)."""
+    weeks before the last day)."""
     write_table(
         settings,
         canonical.EVENTS,
@@ -397,7 +397,7 @@ def write_next_day(settings: Settings) -> None:
                 order_id="O0",
             ),
             event("e18", "2026-03-05T11:00:00", "c1", event_type="identify", user_id="u1"),
-            # a late delivery of an old journey (outside the lookback window of the facts)
+            # a late delivery of an old journey (weeks before the last day)
             event("e19", "2026-01-16T10:00:00", "o2", utm_source="newsletter", utm_medium="email"),
             event(
                 "e20",
