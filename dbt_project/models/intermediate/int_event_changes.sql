@@ -3,10 +3,13 @@
     (previous_person_key; null for an event seen for the first time):
     - every event id delivered since the last build (delivered_at at or after the latest
       one stored): new events, late copies, restatements;
-    - every event of an anonymous id those deliveries carry, since a new identify links
-      the id's whole history to its user (int_identity_map), and of an anonymous id a
-      delivered copy moved an event away from.
-    An event's person depends on nothing else, so no other event changes.
+    - every stored event whose person changed: a new identify links an anonymous id's
+      whole history to its user (int_identity_map). Only the anonymous ids those
+      deliveries carry, or moved an event away from, can have a new link; their stored
+      events are keyed again (event_person_key) and kept where the key differs.
+    An event's row depends on nothing else, so no other event changes. The events of a
+    touched anonymous id whose person stays the same (most of them) are left alone, and
+    so are their people's sessions and touches.
 
     int_events_identified replaces these rows; int_changed_people finds from them whose
     sessions and touches change. The stored int_events_identified is read here, before
@@ -14,6 +17,7 @@
     is rebuilt in full (a full refresh, the first build, Spark).
 -#}
 {%- set events = ref('stg_lake__events') -%}
+{%- set identity_map = ref('int_identity_map') -%}
 {%- set stored = previous_build_of('int_events_identified') -%}
 
 {%- if stored %}
@@ -50,27 +54,40 @@ touched_anonymous_ids as (
 
 ),
 
-changed_ids as (
+rekeyed as (
 
-    select event_id
-    from delivered
-
-    union
-
-    select event_id
-    from {{ events }}
-    where anonymous_id in (select anonymous_id from touched_anonymous_ids)
+    select
+        stored.event_id,
+        stored.person_key as previous_person_key
+    from {{ stored }} as stored
+    left join (
+        select
+            anonymous_id,
+            user_id as linked_user_id,
+            person_key
+        from {{ identity_map }}
+    ) as identity_map
+        on stored.anonymous_id = identity_map.anonymous_id
+    where stored.anonymous_id in (select anonymous_id from touched_anonymous_ids)
+        and {{ event_person_key('stored', 'identity_map') }} <> stored.person_key
 
 ),
 
 final as (
 
     select
-        changed_ids.event_id,
+        delivered_ids.event_id,
         stored.person_key as previous_person_key
-    from changed_ids
+    from (select distinct event_id from delivered) as delivered_ids
     left join {{ stored }} as stored
-        on changed_ids.event_id = stored.event_id
+        on delivered_ids.event_id = stored.event_id
+
+    union
+
+    select
+        event_id,
+        previous_person_key
+    from rekeyed
 
 )
 

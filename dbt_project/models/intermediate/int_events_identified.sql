@@ -10,9 +10,9 @@
     the staging view is read where it is needed rather than through one CTE, which the
     engine would otherwise materialise, every column of every event, to read it twice.
 
-    Incremental (DuckDB): a nightly build recomputes only the events whose row can have
-    changed since the last build (int_event_changes: the delivered events, and all events
-    of the anonymous ids they touch) and replaces those rows by event_id. Rows removed
+    Incremental (DuckDB): a nightly build recomputes only the events whose row changed
+    since the last build (int_event_changes: the delivered events, and the stored events
+    whose person a new link changed) and replaces those rows by event_id. Rows removed
     from the lake without a new delivery take a `--full-refresh` (see DECISIONLOG).
 -#}
 
@@ -85,17 +85,7 @@ final as (
 
     select
         deduplicated.event_id,
-        case
-            -- the link's key is that user's key: hash only user ids seen without one
-            when deduplicated.user_id is not null
-                and deduplicated.user_id = identity_map.linked_user_id
-                then identity_map.person_key
-            when deduplicated.user_id is not null
-                then {{ stable_hash(dbt.concat(["'user:'", 'deduplicated.user_id'])) }}
-            when identity_map.person_key is not null
-                then identity_map.person_key
-            else {{ stable_hash(dbt.concat(["'event:'", 'deduplicated.event_id'])) }}
-        end as person_key,
+        {{ event_person_key('deduplicated', 'identity_map') }} as person_key,
         deduplicated.event_type,
         deduplicated.event_name,
         deduplicated.event_at,
