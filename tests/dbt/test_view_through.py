@@ -85,6 +85,11 @@ def build(root, view_through: bool):
     return settings
 
 
+def relation_type(settings, name: str) -> str:
+    sql = f"select table_type from information_schema.tables where table_name = '{name}'"
+    return query(settings, sql)["table_type"].item()
+
+
 def table(settings, sql: str) -> pd.DataFrame:
     frame = query(settings, sql)
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
@@ -120,6 +125,12 @@ def test_off_impressions_never_reach_paths(builds):
     variant = table(off, FCT.format(model="linear_view_through")).drop(columns="model")
     linear = table(off, FCT.format(model="linear")).drop(columns="model")
     pd.testing.assert_frame_equal(variant, linear)
+    # the view-through paths are then the click paths: a view of them, not a second copy
+    assert relation_type(off, "int_conversion_paths_view_through") == "VIEW"
+    pd.testing.assert_frame_equal(
+        table(off, "select * from intermediate.int_conversion_paths_view_through"),
+        table(off, CLICK_PATHS),
+    )
 
 
 def test_on_leaves_click_paths_and_click_models_unchanged(builds):
@@ -136,6 +147,7 @@ def test_on_leaves_click_paths_and_click_models_unchanged(builds):
 
 def test_on_adds_labelled_view_touches_to_the_variant_only(builds):
     _, on = builds
+    assert relation_type(on, "int_conversion_paths_view_through") == "BASE TABLE"
     variant = query(
         on,
         """
