@@ -60,6 +60,8 @@ rekeyed as (
         stored.event_id,
         stored.person_key as previous_person_key
     from {{ stored }} as stored
+    inner join touched_anonymous_ids
+        on stored.anonymous_id = touched_anonymous_ids.anonymous_id
     left join (
         select
             anonymous_id,
@@ -68,8 +70,7 @@ rekeyed as (
         from {{ identity_map }}
     ) as identity_map
         on stored.anonymous_id = identity_map.anonymous_id
-    where stored.anonymous_id in (select anonymous_id from touched_anonymous_ids)
-        and {{ event_person_key('stored', 'identity_map') }} <> stored.person_key
+    where {{ event_person_key('stored', 'identity_map') }} <> stored.person_key
 
 ),
 
