@@ -54,7 +54,7 @@ def _project(root: Path, journeys: pd.DataFrame) -> None:
         for name in names:
             shutil.copy(MODELS / folder / name, root / "models" / folder / name)
     (root / "macros").mkdir()
-    for macros in ("portable.sql", "python_results.sql"):
+    for macros in ("portable.sql", "python_results.sql", "journey_paths.sql"):
         shutil.copy(MODELS.parent / "macros" / macros, root / "macros" / macros)
     (root / "models" / "intermediate").mkdir()
     (root / "models" / "intermediate" / "int_journeys.sql").write_text(INT_JOURNEYS)

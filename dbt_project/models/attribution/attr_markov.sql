@@ -3,7 +3,8 @@
     the removal effects of its journey's touches (last touch when that sum is 0);
     value_credit the same with the value removal effects.
     The math runs once per distinct path (int_path_credits, pipelines.attribution); here
-    every touch of a converting journey takes the credit of its path position.
+    every touch of a converting journey (int_path_positions) takes the credit of its path
+    position.
 -#}
 
 with
@@ -16,7 +17,6 @@ positions as (
         path,
         path_position
     from {{ ref('int_path_positions') }}
-    where is_converting
 
 ),
 

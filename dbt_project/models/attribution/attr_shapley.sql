@@ -3,7 +3,8 @@
     position's credit split equally over the touches that position stands for;
     value_credit = credit.
     The math runs once per distinct path (int_path_credits, pipelines.attribution); here
-    every touch of a converting journey takes the credit of its path position.
+    every touch of a converting journey (int_path_positions) takes the credit of its path
+    position.
 -#}
 
 with
@@ -16,7 +17,6 @@ positions as (
         path,
         path_position
     from {{ ref('int_path_positions') }}
-    where is_converting
 
 ),
 

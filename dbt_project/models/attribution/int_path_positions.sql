@@ -1,8 +1,12 @@
 {#-
-    Every touch of every journey (int_journeys) with its journey's raw channel path: the
-    channels in touch order joined by ' > ' (pipelines.attribution.outcomes.PATH_SEPARATOR)
-    and its position in it (path_position, from 1). The data-driven models aggregate
-    these to int_path_outcomes and join their credits back by (path, path_position).
+    Every touch of every converting journey (int_journeys) with its journey's raw channel
+    path (macros/journey_paths.sql) and its position in it (path_position, from 1). The
+    data-driven models aggregate these (and the non-converting journeys) to
+    int_path_outcomes and join their credits back by (path, path_position).
+
+    Converting journeys only: the non-converting ones (two thirds of the touches at 10M
+    events) are needed as counts per path, which int_path_outcomes takes from the
+    journeys directly; storing each of their touches with its path cost 1.4 s per build.
 -#}
 
 with
@@ -13,11 +17,11 @@ journeys as (
         journey_id,
         touch_position,
         touchpoint_id,
-        trim(coalesce(channel, 'Unassigned')) as channel,
-        is_conversion,
+        {{ path_step('channel') }} as channel,
         conversion_id,
         conversion_value
     from {{ ref('int_journeys') }}
+    where is_conversion
 
 ),
 
@@ -37,9 +41,8 @@ paths as (
 
     select
         journey_id,
-        {{ ordered_string_agg('channel', "' > '", 'path_position') }} as path,
+        {{ channel_path('channel', 'path_position') }} as path,
         count(*) as path_length,
-        max(case when is_conversion then 1 else 0 end) = 1 as is_converting,
         max(conversion_value) as journey_value
     from positioned
     group by journey_id
@@ -55,7 +58,6 @@ final as (
         cast(positioned.path_position as {{ dbt.type_bigint() }}) as path_position,
         paths.path,
         cast(paths.path_length as {{ dbt.type_bigint() }}) as path_length,
-        paths.is_converting,
         cast(coalesce(paths.journey_value, 0) as {{ type_double() }}) as conversion_value
     from positioned
     inner join paths
