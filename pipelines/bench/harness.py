@@ -221,7 +221,7 @@ def _size_settings(base: Settings, data_dir: Path) -> Settings:
 
 
 def read_journeys(settings: Settings) -> pd.DataFrame:
-    """The warehouse's ``int_journeys`` (in whichever schema dbt built it)."""
+    """The warehouse's ``int_journeys`` view (in whichever schema dbt built it)."""
     import duckdb
 
     with duckdb.connect(str(settings.paths.warehouse), read_only=True) as con:
@@ -231,7 +231,7 @@ def read_journeys(settings: Settings) -> pd.DataFrame:
         ).fetchall()
         if not found:
             raise FileNotFoundError(
-                f"{settings.paths.warehouse} has no int_journeys table; run `attribution build`."
+                f"{settings.paths.warehouse} has no int_journeys view; run `attribution build`."
             )
         return con.execute(
             "select journey_id, touch_position, touchpoint_id, channel, is_conversion, "

@@ -7,7 +7,12 @@
       (of any type) that fall in the window, i.e. within var('lookback_days') days before
       the end of the data (the latest touch or conversion); they end in "(null)":
       is_conversion = false, conversion id and value null.
+
+    A view, not a table: the converting journeys are the conversion paths, and the
+    others are read once (int_path_outcomes). Stored, the 2.5M rows of 10M events took
+    2 s per build to write.
 -#}
+{{ config(materialized='view') }}
 
 with
 
