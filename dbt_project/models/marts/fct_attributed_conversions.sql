@@ -69,42 +69,6 @@ models as (
 
 ),
 
-joined as (
-
-    select
-        paths.conversion_id,
-        paths.conversion_type,
-        paths.converted_at,
-        paths.conversion_date,
-        paths.person_key,
-        paths.conversion_value,
-        credits.model,
-        paths.touchpoint_id,
-        paths.touched_at,
-        paths.touch_date,
-        paths.touch_type,
-        paths.channel,
-        paths.platform,
-        paths.campaign_id,
-        paths.ad_group_id,
-        paths.ad_id,
-        paths.is_tied_to_campaign,
-        paths.touch_position,
-        paths.path_length,
-        credits.credit,
-        credits.value_credit,
-        credits.value_credit * paths.conversion_value as attributed_value,
-        models.is_path_local
-    from credits
-    inner join models
-        on credits.model = models.model
-    inner join paths
-        on credits.conversion_id = paths.conversion_id
-        and coalesce(credits.touchpoint_id, '') = coalesce(paths.touchpoint_id, '')
-        and models.uses_view_touches = paths.is_view_through_path
-
-),
-
 {%- if is_incremental() %}
 
 built_models as (
@@ -179,25 +143,69 @@ changed_dates as (
 
 ),
 
-batch as (
+-- The credits this build writes: every model that depends on all paths, a newly enabled
+-- model, and the path-local models on the changed days. Chosen before the join to the
+-- paths, so only these rows meet them (not every model's credits of every day).
+batch_credits as (
 
-    select joined.*
-    from joined
-    where not joined.is_path_local
-        or joined.model not in (select model from built_models)
-        or joined.conversion_date in (select conversion_date from changed_dates)
+    select credits.*
+    from credits
+    inner join models
+        on credits.model = models.model
+    where not models.is_path_local
+        or credits.model not in (select model from built_models)
+        or credits.conversion_id in (
+            select paths.conversion_id
+            from paths
+            where paths.conversion_date in (select conversion_date from changed_dates)
+        )
 
 ),
 
 {%- else %}
 
-batch as (
+batch_credits as (
 
-    select * from joined
+    select * from credits
 
 ),
 
 {%- endif %}
+
+joined as (
+
+    select
+        paths.conversion_id,
+        paths.conversion_type,
+        paths.converted_at,
+        paths.conversion_date,
+        paths.person_key,
+        paths.conversion_value,
+        credits.model,
+        paths.touchpoint_id,
+        paths.touched_at,
+        paths.touch_date,
+        paths.touch_type,
+        paths.channel,
+        paths.platform,
+        paths.campaign_id,
+        paths.ad_group_id,
+        paths.ad_id,
+        paths.is_tied_to_campaign,
+        paths.touch_position,
+        paths.path_length,
+        credits.credit,
+        credits.value_credit,
+        credits.value_credit * paths.conversion_value as attributed_value
+    from batch_credits as credits
+    inner join models
+        on credits.model = models.model
+    inner join paths
+        on credits.conversion_id = paths.conversion_id
+        and coalesce(credits.touchpoint_id, '') = coalesce(paths.touchpoint_id, '')
+        and models.uses_view_touches = paths.is_view_through_path
+
+),
 
 final as (
 
@@ -225,7 +233,7 @@ final as (
         cast(credit as {{ type_double() }}) as credit,
         cast(value_credit as {{ type_double() }}) as value_credit,
         cast(attributed_value as {{ type_double() }}) as attributed_value
-    from batch
+    from joined
 
 )
 
