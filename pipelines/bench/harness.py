@@ -17,8 +17,9 @@ For each size (a number of first-party events over ``days`` days), in one data d
 4. The hand-written alternative (``pandas_alternative.py``): last touch and linear in
    pandas from the lake; ``pandas_seconds``, and whether its channel totals equal the
    published ``fct_attributed_conversions``.
-5. Our exact Markov and Shapley on the warehouse's journeys (``int_journeys``), and on a
-   resample of a million journeys; the peer (``peer.py``) when available.
+5. Our exact Markov and Shapley on the warehouse's journeys (``int_journeys``); Markov on
+   a resample of a million journeys, Shapley on journeys over 100,000 distinct paths
+   (``distinct_path_journeys``); the peer (``peer.py``) when available.
 6. The incremental step: land the kept day, ``ingest`` it and ``build`` incrementally
    (timed: ``incremental_seconds``), gate and publish it; then (``verify_incremental``)
    rebuild everything with ``--full-refresh`` and compare the marts.
@@ -58,6 +59,8 @@ BENCH_START = dt.date(2026, 1, 5)
 BENCH_SEED = 7
 BENCH_SALT = "bench-salt-not-secret"  # synthetic people only
 MILLION = 1_000_000
+# the issue's Shapley target: distinct paths (the runs' own journeys have far fewer)
+SHAPLEY_PATHS = 100_000
 STAGES = ("ingest", "build", "gate", "publish")
 VERSIONED = (
     "duckdb",
@@ -312,6 +315,64 @@ def resample_journeys(journeys: pd.DataFrame, n: int, seed: int = 0) -> pd.DataF
     return out
 
 
+def distinct_path_journeys(
+    n_paths: int, channels: int = 12, max_length: int = 8, seed: int = 0
+) -> pd.DataFrame:
+    """Journeys (``int_journeys``' columns) over ``n_paths`` distinct channel paths, for
+    timing Shapley on many paths: each path is a random sequence of 1..``max_length`` of
+    ``channels`` channels with no channel twice in a row (so the exposure transform keeps
+    every path), taken by one converting journey, one non-converting journey, or both.
+    Raises ``ValueError`` when that many distinct paths cannot be drawn.
+    """
+    rng = np.random.default_rng(seed)
+    drawn: list[np.ndarray] = []
+    seen: set[bytes] = set()
+    for _ in range(50):
+        lengths = rng.integers(1, max_length + 1, 2 * n_paths)
+        steps = rng.integers(1, channels, int(lengths.sum()))  # never 0: no repeat
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        steps[starts] = rng.integers(0, channels, len(lengths))
+        # each path's channels: the running sum of its steps, modulo the channels
+        total = np.cumsum(steps)
+        codes = (total - np.repeat(total[starts] - steps[starts], lengths)) % channels
+        codes = codes.astype(np.int8)
+        for path in np.split(codes, starts[1:]):
+            key = path.tobytes()
+            if key not in seen:
+                seen.add(key)
+                drawn.append(path)
+                if len(drawn) == n_paths:
+                    break
+        if len(drawn) == n_paths:
+            break
+    else:
+        raise ValueError(
+            f"only {len(drawn):,} distinct paths of up to {max_length} of {channels} channels"
+        )
+    converting = rng.random(n_paths) < 0.5
+    non_converting = ~converting | (rng.random(n_paths) < 0.5)
+    path_of = np.concatenate([np.flatnonzero(converting), np.flatnonzero(non_converting)])
+    is_conversion = np.concatenate(
+        [np.ones(int(converting.sum()), bool), np.zeros(int(non_converting.sum()), bool)]
+    )
+    lengths = np.array([len(drawn[i]) for i in path_of])
+    journey = np.repeat(np.arange(len(path_of)), lengths)
+    position = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    names = np.array([f"Channel {c + 1:02d}" for c in range(channels)], dtype=object)
+    touch_converts = np.repeat(is_conversion, lengths)
+    return pd.DataFrame(
+        {
+            "journey_id": journey,
+            "touch_position": position + 1,
+            "touchpoint_id": journey * max_length + position,
+            "channel": names[np.concatenate([drawn[i] for i in path_of])],
+            "is_conversion": touch_converts,
+            "conversion_id": np.where(touch_converts, journey, -1),
+            "conversion_value": np.where(touch_converts, 10.0, 0.0),
+        }
+    )
+
+
 def _synthesize(out: Path, start: dt.date, days: int, seed: int, events: int) -> int:
     """``pipelines.synth.generate`` (run in a child process); the number of files written."""
     from pipelines.synth import generate
@@ -479,6 +540,12 @@ def bench_size(
         del big
     else:
         result["markov_1m_journeys_seconds"] = result["markov_seconds"] if n_journeys else None
+    many = distinct_path_journeys(SHAPLEY_PATHS, seed=seed)
+    with clock("shapley_paths"):
+        attribute_journeys(many, "shapley", a.path_transform, a.markov_order)
+    result["shapley_many_paths_seconds"] = _r(clock.seconds["shapley_paths"])
+    result["shapley_many_paths"] = int(prepare_journeys(many, a.path_transform).pathset.n_paths)
+    del many
     peer, peer_note = compare_peer(prep.pathset, a.markov_order)
     result["peer"] = peer
     result["peer_note"] = peer_note

@@ -46,6 +46,10 @@ ROWS: tuple[tuple[str, Callable[[dict], str]], ...] = (
     ("markov s (exact)", lambda r: _num(r.get("markov_seconds"), "{:,.2f}")),
     ("markov s, 1M journeys", lambda r: _num(r.get("markov_1m_journeys_seconds"), "{:,.2f}")),
     ("shapley s", lambda r: _num(r.get("shapley_seconds"), "{:,.2f}")),
+    (
+        "shapley s, 100k distinct paths",
+        lambda r: _num(r.get("shapley_many_paths_seconds"), "{:,.2f}"),
+    ),
     ("peer (time ratio, max dRE)", _peer),
     ("incremental s (+1 day)", lambda r: _num(r.get("incremental_seconds"))),
     ("incremental / full ingest+build", lambda r: _num(_pct(r.get("incremental_ratio")), "{}")),

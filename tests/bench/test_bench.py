@@ -36,6 +36,7 @@ REQUIRED = (
     "markov_seconds",
     "events_per_second",
     "shapley_seconds",
+    "shapley_many_paths_seconds",
     "peer",
     "machine",
 )
@@ -87,6 +88,10 @@ def test_every_required_key_with_sane_values(bench) -> None:
     assert r["journeys"] > 0
     assert 0 < r["distinct_paths"] <= r["journeys"]
     assert r["markov_1m_journeys_seconds"] > 0
+    # Shapley timed on 100,000 distinct paths whatever the size (the default transform
+    # keeps them all)
+    assert r["shapley_many_paths_seconds"] > 0
+    assert r["shapley_many_paths"] == 100_000
     m = r["machine"]
     assert m["cores"] >= 1 and m["memory_gb"] > 0
     assert m["versions"]["duckdb"].startswith("2.")

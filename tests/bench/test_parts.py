@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.attribution.journeys import prepare_journeys
 from pipelines.bench.floor import floor
-from pipelines.bench.harness import _fingerprint_diff, resample_journeys
+from pipelines.bench.harness import _fingerprint_diff, distinct_path_journeys, resample_journeys
 from pipelines.bench.peer import PEER_PYTHON_ENV, compare_peer, path_frame
 from pipelines.bench.report import format_bench_table
 
@@ -82,6 +82,36 @@ def test_resample_keeps_whole_journeys() -> None:
         == big.loc[big["is_conversion"], "journey_id"]
     ).all()
     assert 0 < converting.mean() < 1
+
+
+def test_distinct_path_journeys_hold_that_many_paths() -> None:
+    journeys = distinct_path_journeys(5_000, channels=6, max_length=6, seed=1)
+    paths = journeys.groupby("journey_id", sort=False).agg(
+        path=("channel", " > ".join),
+        length=("channel", "size"),
+        converts=("is_conversion", "first"),
+    )
+    assert paths["path"].nunique() == 5_000
+    assert paths["length"].between(1, 6).all()
+    assert journeys["channel"].nunique() == 6
+    # no channel twice in a row, so the exposure transform keeps every path
+    same = journeys.groupby("journey_id")["channel"].shift() == journeys["channel"]
+    assert not same.any()
+    assert prepare_journeys(journeys, "exposure").pathset.n_paths == 5_000
+    # each path is taken by a converting journey, a non-converting one, or both
+    per_path = paths.groupby("path")["converts"].agg(["size", "sum"])
+    assert per_path["size"].between(1, 2).all()
+    assert (per_path.loc[per_path["size"] == 2, "sum"] == 1).all()
+    assert 0 < paths["converts"].mean() < 1
+    converting = journeys[journeys["is_conversion"]]
+    assert (converting["conversion_id"] == converting["journey_id"]).all()
+    assert (journeys.groupby("journey_id")["touch_position"].min() == 1).all()
+
+
+def test_distinct_path_journeys_refuse_more_paths_than_exist() -> None:
+    # 2 channels, no repeats: 2 paths of each length, 6 of lengths 1..3
+    with pytest.raises(ValueError, match="only 6 distinct paths"):
+        distinct_path_journeys(7, channels=2, max_length=3)
 
 
 def test_path_frame_and_peer_note_without_the_package(monkeypatch) -> None:
