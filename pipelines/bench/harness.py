@@ -335,7 +335,7 @@ def distinct_path_journeys(
         # each path's channels: the running sum of its steps, modulo the channels
         total = np.cumsum(steps)
         codes = (total - np.repeat(total[starts] - steps[starts], lengths)) % channels
-        codes = codes.astype(np.int8)
+        codes = codes.astype(np.int16)
         for path in np.split(codes, starts[1:]):
             key = path.tobytes()
             if key not in seen:
