@@ -9,6 +9,11 @@
     trim(coalesce({{ channel }}, 'Unassigned'))
 {%- endmacro %}
 
+{#- the touch order of a journey's path -#}
+{% macro path_order() -%}
+    touch_position, touchpoint_id
+{%- endmacro %}
+
 {% macro channel_path(step, order_by) -%}
     {{ ordered_string_agg(step, "' > '", order_by) }}
 {%- endmacro %}

@@ -85,7 +85,7 @@ def _in_process(frame: pd.DataFrame) -> dict[str, Any]:
     re = out["removal_effects"]
     return {
         "seconds": seconds,
-        "version": metadata.version("ChannelAttribution"),
+        "version": metadata.version(PEER_PACKAGE),
         "removal_effects": dict(
             zip(
                 re["channel_name"].astype(str),

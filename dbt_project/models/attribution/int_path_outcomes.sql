@@ -35,7 +35,7 @@ non_converting as (
 
     select
         journey_id,
-        {{ channel_path('channel', 'touch_position, touchpoint_id') }} as path,
+        {{ channel_path('channel', path_order()) }} as path,
         count(*) as path_length
     from non_converting_touches
     group by journey_id

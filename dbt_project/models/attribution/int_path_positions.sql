@@ -31,7 +31,7 @@ positioned as (
         *,
         row_number() over (
             partition by journey_id
-            order by touch_position, touchpoint_id
+            order by {{ path_order() }}
         ) as path_position
     from journeys
 
