@@ -26,6 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from airflow_sqlite import use_wal
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 AIRFLOW = Path(sys.executable).parent / "airflow"
@@ -82,6 +84,7 @@ class AirflowStack:
                 "AIRFLOW__CORE__PARALLELISM": "4",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "airflow_sqlite.CONNECT_ARGS",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "airflow_sqlite.CONNECT_ARGS",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
                 "AIRFLOW__API__PORT": str(self.port),
                 "AIRFLOW__API__WORKERS": "1",
@@ -123,8 +126,29 @@ class AirflowStack:
             )
         return proc
 
+    def create_backfill(self, dag_id: str, from_date: str, to_date: str, attempts: int = 5):
+        """``airflow backfill create``, run again while SQLite refuses it a lock.
+
+        Creating a backfill commits it, then adds its runs, each in a savepoint that reads
+        before it writes. On SQLite such a transaction can get "database is locked" at once
+        when another process commits (see ``airflow_sqlite``); Airflow then deletes the
+        half-made backfill and tells the user to retry, which is what this does. Any other
+        failure fails at once.
+        """
+        args = ("backfill", "create", "--dag-id", dag_id, "--from-date", from_date)
+        args += ("--to-date", to_date)
+        for attempt in range(1, attempts):
+            try:
+                return self.airflow(*args)
+            except AssertionError as exc:
+                if "database is locked" not in str(exc):
+                    raise
+                time.sleep(attempt)
+        return self.airflow(*args)
+
     def start(self) -> None:
         self.airflow("db", "migrate", timeout=300)
+        use_wal(self.home / "airflow.db")
         for name in COMPONENTS:
             args = [name, "--port", str(self.port)] if name == "api-server" else [name]
             log_path = self.home / f"{name}.log"

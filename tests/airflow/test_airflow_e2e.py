@@ -255,11 +255,7 @@ def test_landed_files_flow_through_airflow_to_the_same_marts_as_the_cli(stack, t
     builds_before = len(runs_of(stack, "build_warehouse"))
     end = START + dt.timedelta(days=DAYS - 1)
     for dag_id in ("ingest_google_ads", "ingest_events"):
-        res = stack.airflow(
-            "backfill", "create", "--dag-id", dag_id,
-            "--from-date", START.isoformat(), "--to-date", end.isoformat(),
-        )  # fmt: skip
-        assert res.returncode == 0, res.stdout + res.stderr
+        stack.create_backfill(dag_id, START.isoformat(), end.isoformat())
     wait_for(
         "the backfilled ingestion to rebuild and publish",
         lambda: (
