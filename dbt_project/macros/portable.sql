@@ -210,3 +210,17 @@
         and {% endfor -%}
     ({{ touch }}.click_id is not null) = {{ decision }}.has_click_id
 {%- endmacro %}
+
+
+{# `materialized` for a CTE the engine must compute once, apart from the query around it:
+   DuckDB otherwise moves the outer filters into it. Spark SQL has no such keyword. #}
+{% macro materialized_cte() -%}
+    {{ return(adapter.dispatch('materialized_cte', 'attribution')()) }}
+{%- endmacro %}
+
+{% macro default__materialized_cte() -%}
+{%- endmacro %}
+
+{% macro duckdb__materialized_cte() -%}
+    materialized
+{%- endmacro %}

@@ -2,7 +2,8 @@
     The events a nightly build recomputes, with the person each belonged to before it
     (previous_person_key; null for an event seen for the first time):
     - every event id delivered since the last build (delivered_at at or after the latest
-      one stored): new events, late copies, restatements;
+      one stored, read as a literal: delivered_since): new events, late copies,
+      restatements;
     - every stored event whose person changed: a new identify links an anonymous id's
       whole history to its user (int_identity_map). Only the anonymous ids those
       deliveries carry, or moved an event away from, can have a new link; their stored
@@ -30,12 +31,7 @@ delivered as (
         event_id,
         anonymous_id
     from {{ events }}
-    where delivered_at >= (
-        select coalesce(
-            max(delivered_at), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})
-        )
-        from {{ stored }}
-    )
+    where {{ delivered_since(stored) }}
 
 ),
 
@@ -54,23 +50,42 @@ touched_anonymous_ids as (
 
 ),
 
+-- The touched ids' stored events, computed apart (materialized_cte): otherwise DuckDB
+-- computes the key test below for every stored event before keeping the touched ones
+-- (2.5 s against 0.9 s at 10M events).
+touched_events as {{ materialized_cte() }} (
+
+    select
+        event_id,
+        anonymous_id,
+        user_id,
+        person_key
+    from {{ stored }}
+    where anonymous_id in (select anonymous_id from touched_anonymous_ids)
+
+),
+
+touched_links as (
+
+    select
+        anonymous_id,
+        user_id as linked_user_id,
+        person_key
+    from {{ identity_map }}
+    where anonymous_id in (select anonymous_id from touched_anonymous_ids)
+
+),
+
 rekeyed as (
 
     select
-        stored.event_id,
-        stored.person_key as previous_person_key
-    from {{ stored }} as stored
-    inner join touched_anonymous_ids
-        on stored.anonymous_id = touched_anonymous_ids.anonymous_id
-    left join (
-        select
-            anonymous_id,
-            user_id as linked_user_id,
-            person_key
-        from {{ identity_map }}
-    ) as identity_map
-        on stored.anonymous_id = identity_map.anonymous_id
-    where {{ event_person_key('stored', 'identity_map') }} <> stored.person_key
+        touched_events.event_id,
+        touched_events.person_key as previous_person_key
+    from touched_events
+    left join touched_links
+        on touched_events.anonymous_id = touched_links.anonymous_id
+    where {{ event_person_key('touched_events', 'touched_links') }}
+        <> touched_events.person_key
 
 ),
 

@@ -12,13 +12,23 @@
 
     Incremental (DuckDB): a nightly build recomputes only the events whose row changed
     since the last build (int_event_changes: the delivered events, and the stored events
-    whose person a new link changed) and replaces those rows by event_id. Rows removed
-    from the lake without a new delivery take a `--full-refresh` (see DECISIONLOG).
+    whose person a new link changed) and replaces those rows by event_id. The delivered
+    ones are read from the lake rows delivered since the last build (delivered_since),
+    the others from their stored rows, keyed again: no full read of the lake. Rows
+    removed from the lake without a new delivery take a `--full-refresh` (see
+    DECISIONLOG).
 -#}
 
 {{ config(**replace_rows_by('event_id')) }}
 {#- read on incremental builds only, but always a dependency: it reads this table first -#}
 {%- set changes = ref('int_event_changes') %}
+{#- what an event's row takes from its copy in the lake -#}
+{%- set event_columns = [
+    'event_id', 'event_type', 'event_name', 'event_at', 'received_at', 'anonymous_id',
+    'user_id', 'page_url', 'referrer_url', 'utm_source', 'utm_medium', 'utm_campaign',
+    'utm_term', 'utm_content', 'utm_id', 'click_id_type', 'click_id', 'order_id', 'revenue',
+    'currency', 'delivered_at',
+] %}
 {#- the latest delivery of an event wins (one rule for full and incremental builds) -#}
 {%- set latest_copy_only -%}
     qualify row_number() over (
@@ -41,12 +51,33 @@ identity_map as (
 
 {%- if is_incremental() %}
 
-deduplicated as (
+-- Every copy delivered since the last build. Their latest is the latest of all copies:
+-- the others were delivered before the bound. Only this delivery's row groups are read.
+delivered as (
 
     select events.*
     from {{ ref('stg_lake__events') }} as events
-    where events.event_id in (select event_id from {{ changes }})
+    where {{ delivered_since(this) }}
     {{ latest_copy_only }}
+
+),
+
+deduplicated as (
+
+    select {{ event_columns | join(', ') }}
+    from delivered
+
+    union all
+
+    -- the other changed events have no new copy, only a new person: their stored row
+    select {{ event_columns | join(', ') }}
+    from {{ this }} as stored
+    where stored.event_id in (select event_id from {{ changes }})
+        and not exists (
+            select 1
+            from delivered
+            where delivered.event_id = stored.event_id
+        )
 
 ),
 

@@ -9,8 +9,8 @@
 
     Incremental (DuckDB): an anonymous id's row depends on its own events only, so a
     nightly build recomputes the ids of the rows delivered since the last build
-    (delivered_at at or after the latest one stored, last_delivered_at) and replaces
-    their rows by anonymous_id. Spark: a plain table.
+    (delivered_at at or after the latest one stored, last_delivered_at: delivered_since)
+    and replaces their rows by anonymous_id. Spark: a plain table.
 -#}
 {{ config(**replace_rows_by('anonymous_id')) }}
 
@@ -30,7 +30,7 @@ events as (
         and anonymous_id in (
             select anonymous_id
             from {{ ref('stg_lake__events') }}
-            where delivered_at >= (select max(last_delivered_at) from {{ this }})
+            where {{ delivered_since(this, 'last_delivered_at') }}
         )
     {%- endif %}
 

@@ -35,6 +35,9 @@ renamed as (
         source_file,
         file_hash,
         {{ utc_timestamp('delivered_at') }} as delivered_at,
+        -- as stored: a filter on it with a literal lets the Parquet reader skip the row
+        -- groups of older deliveries by their statistics (delivered_since)
+        delivered_at as lake_delivered_at,
         source as lake_source,
         date as lake_date
     from source
