@@ -2,8 +2,8 @@
     The events a nightly build recomputes, with the person each belonged to before it
     (previous_person_key; null for an event seen for the first time):
     - every event id delivered since the last build (delivered_at at or after the latest
-      one stored, read as a literal: delivered_since): new events, late copies,
-      restatements;
+      one stored; delivered_since reads only the lake's row groups of those deliveries):
+      new events, late copies, restatements;
     - every stored event whose person changed: a new identify links an anonymous id's
       whole history to its user (int_identity_map). Only the anonymous ids those
       deliveries carry, or moved an event away from, can have a new link; their stored
