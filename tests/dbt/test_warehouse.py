@@ -362,6 +362,18 @@ def test_an_incremental_build_of_new_data_equals_a_full_refresh(built):
         "where conversion_id in ('O1', 'O3')",
     ).set_index("conversion_id")["person_key"]
     assert people["O3"] == people["O1"]
+    # the identity rows merged with the delivery (a1, c1) or recomputed (a2, now shared)
+    identity = query(
+        settings,
+        "select anonymous_id, user_id, cast(linked_at as varchar) as linked_at, "
+        "linked_user_ids from intermediate.int_identity_map "
+        "where anonymous_id in ('a1', 'a2', 'c1') order by anonymous_id",
+    )
+    assert identity.values.tolist() == [
+        ["a1", "u1", "2026-03-03 09:00:00", 1],
+        ["a2", "u1", "2026-03-02 20:05:00", 2],
+        ["c1", "u1", "2026-03-05 11:00:00", 1],
+    ]
     keys = {
         "int_identity_map": ["anonymous_id"],
         "int_events_identified": ["event_id"],

@@ -7,14 +7,85 @@
     person_key = hash of 'user:' || user_id when known, else of 'anonymous:' || anonymous_id
     (the prefixes keep a user id and an anonymous id with the same text apart).
 
-    Incremental (DuckDB): an anonymous id's row depends on its own events only, so a
-    nightly build recomputes the ids of the rows delivered since the last build
+    Incremental (DuckDB): a nightly build merges the rows delivered since the last build
     (delivered_at at or after the latest one stored, last_delivered_at: delivered_since)
-    and replaces their rows by anonymous_id. Spark: a plain table.
+    into the stored rows of their anonymous ids, and replaces those rows by anonymous_id.
+    Every column but the count of user ids is a minimum, a maximum or the first link, which
+    merge with the stored values. The count merges unless the delivery brings a user id
+    other than the stored link: those ids (new shared devices, a handful a night) are
+    recomputed from all their events in the lake. The latest stored delivery is read again,
+    which the merge absorbs (minima and maxima are idempotent). Spark: a plain table.
 -#}
 {{ config(**replace_rows_by('anonymous_id')) }}
 
 with
+
+{%- if is_incremental() %}
+
+-- the rows delivered since the last build
+delivered as (
+
+    select
+        event_id,
+        event_at,
+        anonymous_id,
+        user_id,
+        delivered_at
+    from {{ ref('stg_lake__events') }}
+    where anonymous_id is not null
+        and {{ delivered_since(this, 'last_delivered_at') }}
+
+),
+
+stored as (
+
+    select *
+    from {{ this }}
+    where anonymous_id in (select anonymous_id from delivered)
+
+),
+
+-- ids whose delivery links a user id other than their stored link: the count of distinct
+-- user ids needs every one seen, so these are recomputed from all their events
+relinked as (
+
+    select distinct delivered.anonymous_id
+    from delivered
+    inner join stored
+        on delivered.anonymous_id = stored.anonymous_id
+    where delivered.user_id <> stored.user_id
+
+),
+
+events as (
+
+    select *
+    from delivered
+    where anonymous_id not in (select anonymous_id from relinked)
+
+    union all
+
+    select
+        event_id,
+        event_at,
+        anonymous_id,
+        user_id,
+        delivered_at
+    from {{ ref('stg_lake__events') }}
+    where anonymous_id in (select anonymous_id from relinked)
+
+),
+
+-- the stored rows the new events merge into (not those of relinked ids)
+merged_into as (
+
+    select *
+    from stored
+    where anonymous_id not in (select anonymous_id from relinked)
+
+),
+
+{%- else %}
 
 events as (
 
@@ -26,15 +97,10 @@ events as (
         delivered_at
     from {{ ref('stg_lake__events') }}
     where anonymous_id is not null
-    {%- if is_incremental() %}
-        and anonymous_id in (
-            select anonymous_id
-            from {{ ref('stg_lake__events') }}
-            where {{ delivered_since(this, 'last_delivered_at') }}
-        )
-    {%- endif %}
 
 ),
+
+{%- endif %}
 
 anonymous_ids as (
 
@@ -74,16 +140,54 @@ link_counts as (
 
 ),
 
-final as (
+{%- if is_incremental() %}
+
+-- The new events' values merged with the stored ones. A stored link is never replaced:
+-- the new events of these ids carry no other user id, so the link keeps its user and takes
+-- the earlier time; the count of user ids changes only for an id linked for the first time.
+merged as (
+
+    select
+        anonymous_ids.anonymous_id,
+        coalesce(merged_into.user_id, links.user_id) as user_id,
+        case
+            when merged_into.linked_at is null then links.linked_at
+            when links.linked_at is null then merged_into.linked_at
+            else least(merged_into.linked_at, links.linked_at)
+        end as linked_at,
+        case
+            when merged_into.user_id is not null then merged_into.linked_user_ids
+            else coalesce(link_counts.linked_user_ids, 0)
+        end as linked_user_ids,
+        least(
+            anonymous_ids.first_seen_at,
+            coalesce(merged_into.first_seen_at, anonymous_ids.first_seen_at)
+        ) as first_seen_at,
+        greatest(
+            anonymous_ids.last_seen_at,
+            coalesce(merged_into.last_seen_at, anonymous_ids.last_seen_at)
+        ) as last_seen_at,
+        greatest(
+            anonymous_ids.last_delivered_at,
+            coalesce(merged_into.last_delivered_at, anonymous_ids.last_delivered_at)
+        ) as last_delivered_at
+    from anonymous_ids
+    left join links
+        on anonymous_ids.anonymous_id = links.anonymous_id
+    left join link_counts
+        on anonymous_ids.anonymous_id = link_counts.anonymous_id
+    left join merged_into
+        on anonymous_ids.anonymous_id = merged_into.anonymous_id
+
+),
+
+{%- else %}
+
+merged as (
 
     select
         anonymous_ids.anonymous_id,
         links.user_id,
-        case
-            when links.user_id is not null
-                then {{ stable_hash(dbt.concat(["'user:'", 'links.user_id'])) }}
-            else {{ stable_hash(dbt.concat(["'anonymous:'", 'anonymous_ids.anonymous_id'])) }}
-        end as person_key,
         links.linked_at,
         coalesce(link_counts.linked_user_ids, 0) as linked_user_ids,
         anonymous_ids.first_seen_at,
@@ -94,6 +198,27 @@ final as (
         on anonymous_ids.anonymous_id = links.anonymous_id
     left join link_counts
         on anonymous_ids.anonymous_id = link_counts.anonymous_id
+
+),
+
+{%- endif %}
+
+final as (
+
+    select
+        anonymous_id,
+        user_id,
+        case
+            when user_id is not null
+                then {{ stable_hash(dbt.concat(["'user:'", 'user_id'])) }}
+            else {{ stable_hash(dbt.concat(["'anonymous:'", 'anonymous_id'])) }}
+        end as person_key,
+        linked_at,
+        linked_user_ids,
+        first_seen_at,
+        last_seen_at,
+        last_delivered_at
+    from merged
 
 )
 
