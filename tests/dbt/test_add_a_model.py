@@ -20,7 +20,7 @@ from pipelines.config import DBT_PROJECT_DIR, ConfigError, load_settings
 CONVERSIONS = 5  # the tiny lake's conversions (see test_warehouse.py)
 MODEL = "first_and_last"
 MODEL_SQL = """\
-{{ config(tags=['path_local']) }}
+{{ config(materialized='view', tags=['path_local']) }}
 {#-
     first_and_last: half the credit to the first touch and half to the last; a path of
     one touch (or an empty path's Direct row) gets all of it, middle touches nothing.

@@ -1,4 +1,4 @@
-{{ config(tags=['path_local']) }}
+{{ config(materialized='view', tags=['path_local']) }}
 {#- first_touch: credit 1 for the first touch of the path, 0 for the others. -#}
 
 with

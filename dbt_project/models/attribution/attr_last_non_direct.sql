@@ -1,4 +1,4 @@
-{{ config(tags=['path_local']) }}
+{{ config(materialized='view', tags=['path_local']) }}
 {#-
     last_non_direct: credit 1 for the last touch whose channel is not 'Direct'; when every
     touch is 'Direct' (or the path is empty), the last touch.

@@ -1,4 +1,4 @@
-{{ config(tags=['path_local']) }}
+{{ config(materialized='view', tags=['path_local']) }}
 {#- last_touch: credit 1 for the last touch of the path (an empty path's one row), 0 for the others. -#}
 
 with

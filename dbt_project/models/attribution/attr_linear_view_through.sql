@@ -1,4 +1,4 @@
-{{ config(tags=['path_local', 'view_through']) }}
+{{ config(materialized='view', tags=['path_local', 'view_through']) }}
 {#-
     linear_view_through: 1/n for each of the n touches of the path, click and view-through
     touches alike (the same rule as linear, macros/linear_credits.sql). Tag view_through:

@@ -1,4 +1,4 @@
-{{ config(tags=['path_local']) }}
+{{ config(materialized='view', tags=['path_local']) }}
 {#-
     position_based (U-shaped): n = 1: 1; n = 2: 1/2 each; n >= 3: the first touch
     var('position_based_first_weight') (0.4), the last var('position_based_last_weight')

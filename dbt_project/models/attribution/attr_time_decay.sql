@@ -1,4 +1,4 @@
-{{ config(tags=['path_local']) }}
+{{ config(materialized='view', tags=['path_local']) }}
 {#-
     time_decay: w_i = 2 ^ (-(converted_at - touched_at_i) / half_life), credit_i =
     w_i / sum(w). The difference is elapsed time (UTC instants, in seconds), so a
