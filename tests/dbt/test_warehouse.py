@@ -257,12 +257,12 @@ def test_a_second_build_gives_identical_marts(built):
         for r in run_results["results"]
         if r["unique_id"].startswith("model.attribution.fct_")
     }
-    assert "changed_dates" in compiled["model.attribution.fct_attributed_conversions"]
+    assert "changed_slices" in compiled["model.attribution.fct_attributed_conversions"]
     # ... and replaced their slices by a semi-join on the distinct slices (dbt's
     # delete+insert joined every target row with every new row of its slice)
     log = (warehouse.log_path(settings) / "dbt.log").read_text(encoding="utf-8")
     assert log.count("as target_rows") >= 2  # both incremental facts
-    assert "select distinct conversion_date, model" in log
+    assert "select distinct conversion_id, model" in log
     after = snapshot(settings)
     for mart, frame in before.items():
         pd.testing.assert_frame_equal(frame, after[mart], check_exact=True, obj=mart)
@@ -304,28 +304,31 @@ def test_an_incremental_build_of_new_data_equals_a_full_refresh(built):
     mark_stored_facts(settings)
     write_next_day(settings)
     assert warehouse.build(settings).success  # incremental
-    # the rule-based facts (the models this lake enables) were rewritten exactly on the
-    # days whose paths changed
+    # the rule-based facts (the models this lake enables) were rewritten exactly for the
+    # conversions whose paths changed, whole, and for no other conversion of their days
     paths_after = query(settings, paths_sql)
     changed = pd.concat([paths_before, paths_after]).drop_duplicates(keep=False)
-    changed_days = set(changed["conversion_date"].astype(str))
+    changed_ids = set(changed["conversion_id"]) & set(paths_after["conversion_id"])
     facts = query(
         settings,
-        "select model, cast(conversion_date as varchar) as day, "
+        "select model, conversion_id, cast(conversion_date as varchar) as day, "
         "bool_and(attribution_key like 'kept:%') as kept, "
         "bool_or(attribution_key like 'kept:%') as partly_kept "
         "from fct_attributed_conversions group by all",
     )
-    assert not facts["partly_kept"].ne(facts["kept"]).any()  # whole days are replaced
-    rewritten = facts[~facts["kept"]].groupby("model")["day"].agg(set)
+    assert not facts["partly_kept"].ne(facts["kept"]).any()  # whole conversions replaced
+    rewritten = facts[~facts["kept"]].groupby("model")["conversion_id"].agg(set)
     assert set(facts["model"]) == set(RULE_BASED_MODELS)
     for model in RULE_BASED_MODELS:
-        assert rewritten.get(model, set()) == changed_days, model
-    assert changed_days and set(facts["day"]) - changed_days  # some days kept, some not
+        assert rewritten.get(model, set()) == changed_ids, model
+    days = facts.groupby("day")["kept"].agg(set)
+    assert changed_ids and (days == {True, False}).any()  # a changed day kept some rows
     unmark_stored_facts(settings)
     incremental = snapshot(settings)
     facts = incremental["fct_attributed_conversions"]
     assert "O4" in set(facts["conversion_id"])
+    # O2's corrected event no longer converts: its rows went with it
+    assert "O2" not in set(facts["conversion_id"])
     # O5 arrived late, dated weeks before the last day: its day is reprocessed too
     assert set(facts.loc[facts["conversion_id"] == "O5", "channel"]) == {"Email"}
     # O0 (2026-01-15), weeks before the last day, was cancelled: its day is reprocessed

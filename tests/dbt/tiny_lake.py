@@ -371,8 +371,9 @@ def write_next_day(settings: Settings) -> None:
     history, a late copy of b1's lead in another day's partition, a Meta campaign that
     ties d1's old landing (whose person has no new event), a late old order O5 (dated
     weeks before the last day), a second user id on device a2 (linked to u1: a shared
-    device, whose identity row is recomputed) and another identify of a1 by its own user
-    (merged into its stored row)."""
+    device, whose identity row is recomputed), another identify of a1 by its own user
+    (merged into its stored row), and a corrected copy of O2's order event that no longer
+    converts (O2 is gone)."""
     write_table(
         settings,
         canonical.EVENTS,
@@ -414,6 +415,14 @@ def write_next_day(settings: Settings) -> None:
             event("e9", "2026-03-03T09:05:00", "b1", event_type="track", name="Form Submitted"),
             event("e21", "2026-03-05T12:00:00", "a2", event_type="identify", user_id="u9"),
             event("e22", "2026-03-05T12:30:00", "a1", event_type="identify", user_id="u1"),
+            event(
+                "e12",
+                "2026-03-04T08:30:00",
+                "a1",
+                event_type="track",
+                name="Checkout Started",
+                user_id="u1",
+            ),
         ],
         delivered_at=NEXT_DELIVERY,
     )

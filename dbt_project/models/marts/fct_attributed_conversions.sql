@@ -2,8 +2,11 @@
     config(
         materialized='incremental',
         on_schema_change='fail',
-        pre_hook="{{ delete_disabled_attribution_models() }}",
-        **replace_slices_by(['conversion_date', 'model']),
+        pre_hook=[
+            "{{ delete_disabled_attribution_models() }}",
+            "{{ delete_vanished_conversions() }}",
+        ],
+        **replace_slices_by([fact_slice_column(), 'model']),
     )
 }}
 {#-
@@ -13,18 +16,25 @@
     'attribution' and listed in var('attribution_models').
 
     Incremental: path-local models (tag path_local: the rule-based ones) are recomputed
-    for the conversion days whose paths changed since the last build (the stored rows'
-    path columns against the current paths, both ways): new and late conversions,
-    refunds and FX restatements, late events, re-keyed conversions, newly tied touches.
-    Models whose credits depend on all paths (Markov, Shapley) are recomputed in full, and
-    so is a model newly enabled; rows of a model no longer enabled are deleted. Rows are
-    replaced per (conversion_date, model).
+    for the conversions whose paths changed since the last build (the stored rows' path
+    columns against the current paths, both ways): new and late conversions, refunds and
+    FX restatements, late events, re-keyed conversions, newly tied touches. Models whose
+    credits depend on all paths (Markov, Shapley) are recomputed in full, and so is a
+    model newly enabled; rows of a model no longer enabled, and of conversions that no
+    longer exist, are deleted. Rows are replaced per (conversion, model) on DuckDB, per
+    (conversion day, model) on Spark, whose slices are partitions (fact_slice_column).
+
+    The rows of the path-local models are written first and the others after them. Every
+    build replaces all of the latter, which then fill whole row groups: deleting them
+    drops those row groups, where scattered deletes would have DuckDB's checkpoint
+    rewrite the row groups around them.
 
     Models tagged view_through (option attribution.view_through) are joined to
     int_conversion_paths_view_through, whose view touches are labelled touch_type =
     'view'; every other model sees click paths only.
 -#}
 {{ attribution_model_refs() }}
+{%- set slice = fact_slice_column() %}
 {#- what a stored row of a path-local model keeps of its path -#}
 {%- set path_columns = [
     'conversion_id', 'conversion_type', 'person_key', 'converted_at', 'conversion_date',
@@ -57,9 +67,16 @@ paths as (
 
 ),
 
-credits as (
+path_local_credits as (
 
-    {{ union_attribution_models() }}
+    {{ union_attribution_models(path_local=true) }}
+
+),
+
+-- every model whose credits depend on all paths: recomputed in full every build
+data_driven_credits as (
+
+    {{ union_attribution_models(path_local=false) }}
 
 ),
 
@@ -118,14 +135,14 @@ current_paths as (
 
 ),
 
--- The days whose stored paths are no longer their conversions' paths: a new or late
--- conversion, a conversion whose value changed (refund, FX restatement), a late event
--- that joined a path, a late login that re-keyed a conversion, a new campaign that tied
--- a touch. Rule-based credits depend on nothing else (a changed rule or setting rebuilds
--- every table), so only these days are reprocessed.
-changed_dates as (
+-- The slices (conversions, or days on Spark) whose stored paths are no longer their
+-- conversions' paths: a new or late conversion, a conversion whose value changed (refund,
+-- FX restatement), a late event that joined a path, a late login that re-keyed a
+-- conversion, a new campaign that tied a touch. Rule-based credits depend on nothing
+-- else (a changed rule or setting rebuilds every table), so only these are reprocessed.
+changed_slices as (
 
-    select conversion_date
+    select {{ slice }}
     from (
         select * from stored_paths
         except
@@ -134,7 +151,7 @@ changed_dates as (
 
     union
 
-    select conversion_date
+    select {{ slice }}
     from (
         select * from current_paths
         except
@@ -143,36 +160,34 @@ changed_dates as (
 
 ),
 
--- The credits this build writes: every model that depends on all paths, a newly enabled
--- model, and the path-local models on the changed days. Chosen before the join to the
--- paths, so only these rows meet them (not every model's credits of every day).
-batch_credits as (
+-- The path-local credits this build writes: a newly enabled model, and the others on the
+-- changed slices. Chosen before the join to the paths, so only these rows meet them.
+batch_path_local_credits as (
 
     select credits.*
-    from credits
-    inner join models
-        on credits.model = models.model
-    where not models.is_path_local
-        or credits.model not in (select model from built_models)
+    from path_local_credits as credits
+    where credits.model not in (select model from built_models)
         or credits.conversion_id in (
             select paths.conversion_id
             from paths
-            where paths.conversion_date in (select conversion_date from changed_dates)
+            where paths.{{ slice }} in (select {{ slice }} from changed_slices)
         )
 
 ),
 
 {%- else %}
 
-batch_credits as (
+batch_path_local_credits as (
 
-    select * from credits
+    select * from path_local_credits
 
 ),
 
 {%- endif %}
 
+-- the path-local rows first, then the data-driven ones (see the header)
 joined as (
+    {%- for batch in ['batch_path_local_credits', 'data_driven_credits'] %}
 
     select
         paths.conversion_id,
@@ -197,13 +212,18 @@ joined as (
         credits.credit,
         credits.value_credit,
         credits.value_credit * paths.conversion_value as attributed_value
-    from batch_credits as credits
+    from {{ batch }} as credits
     inner join models
         on credits.model = models.model
     inner join paths
         on credits.conversion_id = paths.conversion_id
         and coalesce(credits.touchpoint_id, '') = coalesce(paths.touchpoint_id, '')
         and models.uses_view_touches = paths.is_view_through_path
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 ),
 
