@@ -11,19 +11,25 @@
     (delivered_at at or after the latest one stored, last_delivered_at: delivered_since)
     into the stored rows of their anonymous ids, and replaces those rows by anonymous_id.
     Every column but the count of user ids is a minimum, a maximum or the first link, which
-    merge with the stored values. The count merges unless the delivery brings a user id
-    other than the stored link: those ids (new shared devices, a handful a night) are
-    recomputed from all their events in the lake. The latest stored delivery is read again,
-    which the merge absorbs (minima and maxima are idempotent). Spark: a plain table.
+    merge with the stored values. Recomputed from all their events in the lake instead:
+    the ids whose delivery brings a user id other than the stored link (the count of user
+    ids does not merge; new shared devices, a handful a night), and the ids of an event
+    delivered again after an earlier copy, which the lake may no longer hold (found in the
+    stored int_events_identified, read by name before this build replaces it:
+    previous_build_of). The latest stored delivery is read again, which the merge absorbs
+    (minima and maxima are idempotent). An id left with no event at all keeps its row
+    until a full refresh. Spark: a plain table.
 -#}
 {{ config(**replace_rows_by('anonymous_id')) }}
 
 with
 
 {%- if is_incremental() %}
+{#- the stored int_events_identified, as the last build left it (none on Spark) -#}
+{%- set stored_events = previous_build_of('int_events_identified') %}
 
--- the rows delivered since the last build
-delivered as (
+-- every row delivered since the last build
+delivered_rows as (
 
     select
         event_id,
@@ -32,8 +38,15 @@ delivered as (
         user_id,
         delivered_at
     from {{ ref('stg_lake__events') }}
+    where {{ delivered_since(this, 'last_delivered_at') }}
+
+),
+
+delivered as (
+
+    select *
+    from delivered_rows
     where anonymous_id is not null
-        and {{ delivered_since(this, 'last_delivered_at') }}
 
 ),
 
@@ -45,15 +58,49 @@ stored as (
 
 ),
 
--- ids whose delivery links a user id other than their stored link: the count of distinct
--- user ids needs every one seen, so these are recomputed from all their events
-relinked as (
+{%- if stored_events %}
 
-    select distinct delivered.anonymous_id
+-- Events delivered again after an earlier copy, with the id of that copy: a later file of
+-- a landing day replaces the earlier file's copy in the lake, so a stored row may hold
+-- values of a copy that is gone.
+recopied as (
+
+    select
+        delivered_rows.anonymous_id,
+        stored_events.anonymous_id as previous_anonymous_id
+    from delivered_rows
+    inner join {{ stored_events }} as stored_events
+        on delivered_rows.event_id = stored_events.event_id
+    where stored_events.delivered_at < delivered_rows.delivered_at
+
+),
+
+{%- endif %}
+
+-- The ids recomputed from all their events in the lake, not merged: those whose delivery
+-- links a user id other than their stored link (the count of distinct user ids needs
+-- every one seen), and those of a new copy of an event, old and new.
+recomputed as (
+
+    select delivered.anonymous_id
     from delivered
     inner join stored
         on delivered.anonymous_id = stored.anonymous_id
     where delivered.user_id <> stored.user_id
+    {%- if stored_events %}
+
+    union
+
+    select anonymous_id
+    from recopied
+    where anonymous_id is not null
+
+    union
+
+    select previous_anonymous_id
+    from recopied
+    where previous_anonymous_id is not null
+    {%- endif %}
 
 ),
 
@@ -61,7 +108,7 @@ events as (
 
     select *
     from delivered
-    where anonymous_id not in (select anonymous_id from relinked)
+    where anonymous_id not in (select anonymous_id from recomputed)
 
     union all
 
@@ -72,16 +119,16 @@ events as (
         user_id,
         delivered_at
     from {{ ref('stg_lake__events') }}
-    where anonymous_id in (select anonymous_id from relinked)
+    where anonymous_id in (select anonymous_id from recomputed)
 
 ),
 
--- the stored rows the new events merge into (not those of relinked ids)
+-- the stored rows the new events merge into (not those of recomputed ids)
 merged_into as (
 
     select *
     from stored
-    where anonymous_id not in (select anonymous_id from relinked)
+    where anonymous_id not in (select anonymous_id from recomputed)
 
 ),
 
