@@ -377,6 +377,13 @@ def test_an_incremental_build_of_new_data_equals_a_full_refresh(built):
         ["a2", "u1", "2026-03-02 20:05:00", 2],
         ["c1", "u1", "2026-03-05 11:00:00", 1],
     ]
+    # o1's first event was corrected in place: its first sighting is the new copy's
+    first_seen = query(
+        settings,
+        "select cast(first_seen_at as varchar) as t from intermediate.int_identity_map "
+        "where anonymous_id = 'o1'",
+    )
+    assert first_seen["t"].tolist() == ["2026-01-14 10:30:00"]
     keys = {
         "int_identity_map": ["anonymous_id"],
         "int_events_identified": ["event_id"],

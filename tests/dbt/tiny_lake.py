@@ -58,15 +58,20 @@ def write_table(
     rows,
     delivered_at: dt.datetime = FIRST_DELIVERY,
 ) -> None:
-    """Conform ``rows`` to ``table`` and replace the (source, day) partition with them."""
+    """Conform ``rows`` to ``table`` and replace the (source, day) partition with them.
+
+    A row's own ``delivered_at`` key, if any, is its delivery (a partition rebuilt from
+    several files keeps each file's); the others get ``delivered_at``.
+    """
+    rows = [dict(r) for r in rows]
+    delivered = [r.pop("delivered_at", delivered_at) for r in rows]
     frame = pd.DataFrame(rows)
     data = canonical.conform(frame, table)
     n = data.num_rows
     data = data.append_column("source_file", pa.array([f"{source}/{day}/test.json"] * n))
     data = data.append_column("file_hash", pa.array(["0" * 64] * n))
     data = data.append_column(
-        "delivered_at",
-        pa.array([delivered_at] * n, type=pa.timestamp("us", tz="UTC")),
+        "delivered_at", pa.array(delivered, type=pa.timestamp("us", tz="UTC"))
     )
     lake.replace_partition(settings, table, source, day, data)
 
@@ -372,8 +377,10 @@ def write_next_day(settings: Settings) -> None:
     ties d1's old landing (whose person has no new event), a late old order O5 (dated
     weeks before the last day), a second user id on device a2 (linked to u1: a shared
     device, whose identity row is recomputed), another identify of a1 by its own user
-    (merged into its stored row), and a corrected copy of O2's order event that no longer
-    converts (O2 is gone)."""
+    (merged into its stored row), a corrected copy of O2's order event that no longer
+    converts (O2 is gone), and a later file of the old day that corrects the time of o1's
+    first event: the partition is rebuilt with it, as ingest does, so the old copy is gone
+    from the lake."""
     write_table(
         settings,
         canonical.EVENTS,
@@ -425,6 +432,34 @@ def write_next_day(settings: Settings) -> None:
             ),
         ],
         delivered_at=NEXT_DELIVERY,
+    )
+    old_delivery = dt.datetime.combine(OLD_DAY + dt.timedelta(days=1), dt.time(), dt.UTC)
+    write_table(
+        settings,
+        canonical.EVENTS,
+        "events",
+        OLD_DAY,
+        [
+            {
+                **event(
+                    "e0a", "2026-01-14T10:30:00", "o1", utm_source="newsletter", utm_medium="email"
+                ),
+                "delivered_at": NEXT_DELIVERY,
+            },
+            {
+                **event(
+                    "e0b",
+                    "2026-01-15T10:00:00",
+                    "o1",
+                    event_type="track",
+                    name="Order Completed",
+                    order_id="O0",
+                    revenue=40.0,
+                    currency="USD",
+                ),
+                "delivered_at": old_delivery,
+            },
+        ],
     )
     write_table(
         settings,
