@@ -348,10 +348,20 @@ def write_lake(settings: Settings) -> None:
         # e8 delivered again in a later file: deduplicated by event id.
         event("e8", "2026-03-03T09:00:00", "b1", referrer_url="https://www.google.com/search?q=x"),
     ]
-    # Person o1, long before: an e-mail landing and an order weeks before the later days
-    # (an incremental build keeps its facts unless its path changes).
-    old = [
-        event("e0a", "2026-01-14T10:00:00", "o1", utm_source="newsletter", utm_medium="email"),
+    # each day's events delivered the day after (the last, day 3's, on FIRST_DELIVERY)
+    for day, rows in ((OLD_DAY, old_day_events()), (D1, day1), (D2, day2), (D3, day3)):
+        write_table(settings, events, "events", day, rows, delivered_at=_day_after(day))
+
+
+def _day_after(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+
+def old_day_events(landing_at: str = "2026-01-14T10:00:00") -> list[dict]:
+    """Person o1, long before: an e-mail landing and an order weeks before the later days
+    (an incremental build keeps its facts unless its path changes)."""
+    return [
+        event("e0a", landing_at, "o1", utm_source="newsletter", utm_medium="email"),
         event(
             "e0b",
             "2026-01-15T10:00:00",
@@ -363,10 +373,6 @@ def write_lake(settings: Settings) -> None:
             currency="USD",
         ),
     ]
-    # each day's events delivered the day after (the last, day 3's, on FIRST_DELIVERY)
-    for day, rows in ((OLD_DAY, old), (D1, day1), (D2, day2), (D3, day3)):
-        delivered = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
-        write_table(settings, events, "events", day, rows, delivered_at=delivered)
 
 
 def write_next_day(settings: Settings) -> None:
@@ -433,32 +439,16 @@ def write_next_day(settings: Settings) -> None:
         ],
         delivered_at=NEXT_DELIVERY,
     )
-    old_delivery = dt.datetime.combine(OLD_DAY + dt.timedelta(days=1), dt.time(), dt.UTC)
+    # o1's landing corrected by a later file of its day (the order keeps its own delivery)
+    landing, order = old_day_events(landing_at="2026-01-14T10:30:00")
     write_table(
         settings,
         canonical.EVENTS,
         "events",
         OLD_DAY,
         [
-            {
-                **event(
-                    "e0a", "2026-01-14T10:30:00", "o1", utm_source="newsletter", utm_medium="email"
-                ),
-                "delivered_at": NEXT_DELIVERY,
-            },
-            {
-                **event(
-                    "e0b",
-                    "2026-01-15T10:00:00",
-                    "o1",
-                    event_type="track",
-                    name="Order Completed",
-                    order_id="O0",
-                    revenue=40.0,
-                    currency="USD",
-                ),
-                "delivered_at": old_delivery,
-            },
+            {**landing, "delivered_at": NEXT_DELIVERY},
+            {**order, "delivered_at": _day_after(OLD_DAY)},
         ],
     )
     write_table(

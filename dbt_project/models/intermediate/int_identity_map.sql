@@ -187,50 +187,8 @@ link_counts as (
 
 ),
 
-{%- if is_incremental() %}
-
--- The new events' values merged with the stored ones. A stored link is never replaced:
--- the new events of these ids carry no other user id, so the link keeps its user and takes
--- the earlier time; the count of user ids changes only for an id linked for the first time.
-merged as (
-
-    select
-        anonymous_ids.anonymous_id,
-        coalesce(merged_into.user_id, links.user_id) as user_id,
-        case
-            when merged_into.linked_at is null then links.linked_at
-            when links.linked_at is null then merged_into.linked_at
-            else least(merged_into.linked_at, links.linked_at)
-        end as linked_at,
-        case
-            when merged_into.user_id is not null then merged_into.linked_user_ids
-            else coalesce(link_counts.linked_user_ids, 0)
-        end as linked_user_ids,
-        least(
-            anonymous_ids.first_seen_at,
-            coalesce(merged_into.first_seen_at, anonymous_ids.first_seen_at)
-        ) as first_seen_at,
-        greatest(
-            anonymous_ids.last_seen_at,
-            coalesce(merged_into.last_seen_at, anonymous_ids.last_seen_at)
-        ) as last_seen_at,
-        greatest(
-            anonymous_ids.last_delivered_at,
-            coalesce(merged_into.last_delivered_at, anonymous_ids.last_delivered_at)
-        ) as last_delivered_at
-    from anonymous_ids
-    left join links
-        on anonymous_ids.anonymous_id = links.anonymous_id
-    left join link_counts
-        on anonymous_ids.anonymous_id = link_counts.anonymous_id
-    left join merged_into
-        on anonymous_ids.anonymous_id = merged_into.anonymous_id
-
-),
-
-{%- else %}
-
-merged as (
+-- each id's values from the events read
+computed as (
 
     select
         anonymous_ids.anonymous_id,
@@ -245,6 +203,51 @@ merged as (
         on anonymous_ids.anonymous_id = links.anonymous_id
     left join link_counts
         on anonymous_ids.anonymous_id = link_counts.anonymous_id
+
+),
+
+{%- if is_incremental() %}
+
+-- The new events' values merged with the stored ones. A stored link is never replaced:
+-- the new events of these ids carry no other user id, so the link keeps its user and takes
+-- the earlier time; the count of user ids changes only for an id linked for the first time.
+merged as (
+
+    select
+        computed.anonymous_id,
+        coalesce(merged_into.user_id, computed.user_id) as user_id,
+        case
+            when merged_into.linked_at is null then computed.linked_at
+            when computed.linked_at is null then merged_into.linked_at
+            else least(merged_into.linked_at, computed.linked_at)
+        end as linked_at,
+        case
+            when merged_into.user_id is not null then merged_into.linked_user_ids
+            else computed.linked_user_ids
+        end as linked_user_ids,
+        least(
+            computed.first_seen_at,
+            coalesce(merged_into.first_seen_at, computed.first_seen_at)
+        ) as first_seen_at,
+        greatest(
+            computed.last_seen_at,
+            coalesce(merged_into.last_seen_at, computed.last_seen_at)
+        ) as last_seen_at,
+        greatest(
+            computed.last_delivered_at,
+            coalesce(merged_into.last_delivered_at, computed.last_delivered_at)
+        ) as last_delivered_at
+    from computed
+    left join merged_into
+        on computed.anonymous_id = merged_into.anonymous_id
+
+),
+
+{%- else %}
+
+merged as (
+
+    select * from computed
 
 ),
 
