@@ -162,6 +162,11 @@ class Warehouse(_Model):
     # dbt unit tests check the SQL on fixed inputs, not the data: `make test` runs them
     # (build(..., unit_tests=True)); a nightly build leaves them out, as dbt advises.
     unit_tests: bool = False
+    # How many dbt nodes run at once (dbt's `threads`). Each query shares the DuckDB
+    # instance's duckdb.threads and duckdb.memory_limit; two let one node's Python work
+    # (compiling, logging, Python models) and the independent branches of the graph
+    # overlap another's query. The Spark target keeps its own (profiles.yml).
+    threads: int = Field(2, ge=1)
 
     @field_validator("target")
     @classmethod

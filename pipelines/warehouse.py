@@ -151,7 +151,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     duck = settings.duckdb_config()
     return {
         "ATTRIBUTION_WAREHOUSE_PATH": str(settings.paths.warehouse),
-        "ATTRIBUTION_DBT_THREADS": "1",
+        "ATTRIBUTION_DBT_THREADS": str(settings.warehouse.threads),
         "ATTRIBUTION_DUCKDB_THREADS": str(duck["threads"]),
         "ATTRIBUTION_DUCKDB_MEMORY_LIMIT": str(duck["memory_limit"]),
         "ATTRIBUTION_DUCKDB_TEMP_DIRECTORY": str(duck["temp_directory"]),
