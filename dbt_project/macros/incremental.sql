@@ -104,15 +104,29 @@
     Tables of per-person rows (sessions, touches) replaced person by person:
     `replace_people_rows(key)`. A nightly build first deletes every row of the people
     whose events changed (int_changed_people: their keys before and after, so a person
-    whose events all moved to another loses their rows), then replaces the rows the
-    model recomputes by `key` (replace_rows_by). DuckDB only; a plain table on Spark,
-    where is_incremental() is false and the deletion is empty.
+    whose events all moved to another loses their rows), then replaces the rows the model
+    recomputes by `key` (replace_rows_by). A model that recomputes those people's rows
+    only passes no key: its rows are appended, there being none left to replace (an
+    event whose person changed lost its old person's rows too); its unique test checks
+    it. DuckDB: an incremental model; Spark: a plain table, where is_incremental() is
+    false and the deletion is empty.
 #}
-{% macro replace_people_rows(key) -%}
-    {#- replace_rows_by's config, plus the deletion (a no-op where it is a plain table) -#}
-    {%- set config = replace_rows_by(key) -%}
+{% macro replace_people_rows(key=none) -%}
+    {{ return(adapter.dispatch('replace_people_rows', 'attribution')(key)) }}
+{%- endmacro %}
+
+{% macro default__replace_people_rows(key) -%}
+    {%- set config = replace_rows_by(key) if key else {
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'sync_all_columns',
+    } -%}
     {%- do config.update({'pre_hook': '{{ delete_changed_people() }}'}) -%}
     {{ return(config) }}
+{%- endmacro %}
+
+{% macro spark__replace_people_rows(key) -%}
+    {{ return({'materialized': 'table'}) }}
 {%- endmacro %}
 
 {% macro delete_changed_people() -%}
@@ -153,4 +167,14 @@
         select coalesce(max({{ column }}), cast('1900-01-01 00:00:00' as timestamp))
         from {{ relation }}
     )
+{%- endmacro %}
+
+
+{#
+    When the build that writes a row started (dbt's run_started_at, UTC): the `built_at`
+    column of the tables whose rows a nightly build replaces one by one. Their unique
+    tests check the keys of the rows the latest build wrote (unique_in_latest_build).
+#}
+{% macro build_started_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}

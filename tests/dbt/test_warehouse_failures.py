@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import pytest
-from tiny_lake import D1, D2, ad_row, write_lake, write_table
+from tiny_lake import D1, D2, ad_row, query, write_lake, write_next_day, write_table
 
 from pipelines import canonical, warehouse
 from pipelines.config import RULE_BASED_MODELS, load_settings
@@ -83,3 +84,53 @@ def test_after_a_failed_build_the_next_one_rebuilds_every_table(tmp_path):
     run_results = json.loads((warehouse.target_path(settings) / "run_results.json").read_text())
     compiled = {r["unique_id"]: r.get("compiled_code") or "" for r in run_results["results"]}
     assert "int_changed_people" in compiled["model.attribution.int_touch_events"]
+
+
+def _key_tests(settings, model: str) -> dict[str, tuple[str, str]]:
+    """Status and compiled SQL of `model`'s unique_in_latest_build tests, run by dbt."""
+    res = warehouse.dbt_invoke(
+        settings, ["test", "--select", model, "--exclude-resource-type", "unit_test"]
+    )
+    return {
+        r.node.name: (str(r.status), r.node.compiled_code)
+        for r in res.result.results
+        if r.node.name.startswith("unique_in_latest_build")
+    }
+
+
+def test_unique_in_latest_build_finds_a_key_written_twice(tmp_path):
+    """The unique tests of the row-replaced tables read the latest build's keys only,
+    yet find a duplicate among them, whether the other row is new or old."""
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        environ={"ATTRIBUTION__ATTRIBUTION__MODELS": "[" + ", ".join(RULE_BASED_MODELS) + "]"},
+    )
+    write_lake(settings)
+    assert warehouse.build(settings).success
+    table = "intermediate.int_events_identified"
+    name = "unique_in_latest_build_int_events_identified_event_id"
+
+    def run(sql: str) -> None:
+        with duckdb.connect(str(settings.paths.warehouse)) as con:
+            con.execute(sql)
+
+    # after a full build every row is the latest build's: the whole table is grouped
+    status, sql = _key_tests(settings, "int_events_identified")[name]
+    assert status == "pass" and "max(built_at)" not in sql
+    run(f"insert into {table} select * from {table} where event_id = 'e1'")
+    assert _key_tests(settings, "int_events_identified")[name][0] == "fail"
+    run(f"delete from {table} where event_id = 'e1'")
+
+    write_next_day(settings)
+    assert warehouse.build(settings).success  # incremental: rows of two builds
+    status, sql = _key_tests(settings, "int_events_identified")[name]
+    assert status == "pass" and "max(built_at)" in sql  # the night's keys only
+    latest = query(settings, f"select max(built_at) as t from {table}")["t"][0]
+    old = query(settings, f"select event_id from {table} where built_at < '{latest}' limit 1")
+    assert len(old) == 1
+    # a row written again by the latest build while its old copy stayed
+    run(
+        f"insert into {table} select * replace (timestamp '{latest}' as built_at) "
+        f"from {table} where event_id = '{old['event_id'][0]}'"
+    )
+    assert _key_tests(settings, "int_events_identified")[name][0] == "fail"

@@ -137,7 +137,8 @@ final as (
         deduplicated.order_id,
         deduplicated.revenue,
         deduplicated.currency,
-        deduplicated.delivered_at
+        deduplicated.delivered_at,
+        {{ build_started_at() }} as built_at
     from deduplicated
     left join identity_map
         on deduplicated.anonymous_id = identity_map.anonymous_id

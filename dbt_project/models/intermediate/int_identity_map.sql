@@ -267,7 +267,8 @@ final as (
         linked_user_ids,
         first_seen_at,
         last_seen_at,
-        last_delivered_at
+        last_delivered_at,
+        {{ build_started_at() }} as built_at
     from merged
 
 )

@@ -18,9 +18,10 @@
 
     Incremental (DuckDB): sessions are per person, so a nightly build deletes the rows of
     the people whose events changed (int_changed_people, their keys before and after)
-    and finds again the sessions and touches of those people only. Spark: a plain table.
+    and finds again the sessions and touches of those people only, appended: none of
+    their rows is left to replace. Spark: a plain table.
 -#}
-{{ config(**replace_people_rows('person_key')) }}
+{{ config(**replace_people_rows()) }}
 {%- set changed_people = ref('int_changed_people') %}
 
 with
@@ -126,7 +127,8 @@ final as (
                 and referrer_host <> ''
                 and (page_host is null or referrer_host <> page_host)
                 then referrer_host
-        end as external_referrer_host
+        end as external_referrer_host,
+        {{ build_started_at() }} as built_at
     from hosts
 
 )

@@ -73,7 +73,8 @@ final as (
         decided.ad_group_id,
         decided.ad_id,
         decided.campaign_id is not null as is_tied_to_campaign,
-        coalesce(decided.tie_method, 'none') as tie_method
+        coalesce(decided.tie_method, 'none') as tie_method,
+        {{ build_started_at() }} as built_at
     from touch_events
     inner join decided
         on {{ signature_matches('touch_events', 'decided') }}
