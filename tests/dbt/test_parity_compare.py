@@ -38,6 +38,14 @@ def test_money_to_the_cent_and_other_numbers_to_1e_9():
     assert compare("mart", _mart(), _mart().assign(spend=[10.251, 20.5])) == []
 
 
+def test_when_a_row_was_built_is_not_compared():
+    duck = _mart().assign(built_at=pd.Timestamp("2026-11-29 01:00:00"))
+    spark = _mart().assign(built_at=pd.Timestamp("2026-11-29 02:30:00"))
+    assert compare("mart", duck, spark) == []
+    assert compare("mart", duck, _mart()) == []
+    assert compare("mart", duck, spark.assign(channel=["Email", "Display"])) != []
+
+
 def test_missing_rows_columns_and_changed_text_are_reported():
     fewer = _mart().iloc[:1]
     problems = compare("mart", _mart(), fewer)

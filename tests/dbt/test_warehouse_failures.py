@@ -87,20 +87,17 @@ def test_after_a_failed_build_the_next_one_rebuilds_every_table(tmp_path):
 
 
 def _key_tests(settings, model: str) -> dict[str, tuple[str, str]]:
-    """Status and compiled SQL of `model`'s unique_in_latest_build tests, run by dbt."""
+    """Status and compiled SQL of `model`'s data tests, run by dbt."""
     res = warehouse.dbt_invoke(
         settings, ["test", "--select", model, "--exclude-resource-type", "unit_test"]
     )
-    return {
-        r.node.name: (str(r.status), r.node.compiled_code)
-        for r in res.result.results
-        if r.node.name.startswith("unique_in_latest_build")
-    }
+    return {r.node.name: (str(r.status), r.node.compiled_code) for r in res.result.results}
 
 
 def test_unique_in_latest_build_finds_a_key_written_twice(tmp_path):
     """The unique tests of the row-replaced tables read the latest build's keys only,
-    yet find a duplicate among them, whether the other row is new or old."""
+    yet find a duplicate among them, whether the other row is new or old; the facts'
+    sums-to-one test reads the latest build's conversions."""
     settings = load_settings(
         data_dir=tmp_path / "data",
         environ={"ATTRIBUTION__ATTRIBUTION__MODELS": "[" + ", ".join(RULE_BASED_MODELS) + "]"},
@@ -134,3 +131,17 @@ def test_unique_in_latest_build_finds_a_key_written_twice(tmp_path):
         f"from {table} where event_id = '{old['event_id'][0]}'"
     )
     assert _key_tests(settings, "int_events_identified")[name][0] == "fail"
+
+    # the facts: a conversion rewritten by the latest build whose credits no longer sum
+    # to one is found
+    tests = _key_tests(settings, "fct_attributed_conversions")
+    (facts,) = [n for n in tests if n.startswith("sums_to_one_fct_attributed_conversions")]
+    status, sql = tests[facts]
+    assert status == "pass" and "max(built_at)" in sql
+    run(
+        "update fct_attributed_conversions set credit = credit / 2 "
+        "where (conversion_id, model) = (select (conversion_id, model) "
+        "from fct_attributed_conversions where built_at = "
+        "(select max(built_at) from fct_attributed_conversions) limit 1)"
+    )
+    assert _key_tests(settings, "fct_attributed_conversions")[facts][0] == "fail"

@@ -478,9 +478,10 @@ def query(settings: Settings, sql: str) -> pd.DataFrame:
 
 
 def snapshot(settings: Settings) -> dict[str, pd.DataFrame]:
-    """Every mart, sorted on all columns, for comparisons between builds."""
+    """Every mart, sorted on all columns, for comparisons between builds (without when
+    each row was written, built_at)."""
     out = {}
     for mart in MARTS:
-        frame = query(settings, f"select * from {mart}")
+        frame = query(settings, f"select * from {mart}").drop(columns="built_at", errors="ignore")
         out[mart] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
     return out

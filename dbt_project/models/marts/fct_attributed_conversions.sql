@@ -252,7 +252,8 @@ final as (
         touch_type,
         cast(credit as {{ type_double() }}) as credit,
         cast(value_credit as {{ type_double() }}) as value_credit,
-        cast(attributed_value as {{ type_double() }}) as attributed_value
+        cast(attributed_value as {{ type_double() }}) as attributed_value,
+        {{ build_started_at() }} as built_at
     from joined
 
 )
