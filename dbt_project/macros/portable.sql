@@ -188,8 +188,9 @@
 {%- endmacro %}
 
 {#- DuckDB: each group's values gathered unordered with their sort keys, then sorted as a
-    list. DuckDB's ordered aggregate sorts every group on its own: over the million
-    journeys of 10M events it took twice as long. -#}
+    list. DuckDB's ordered aggregate sorts every group on its own: over the 920k
+    non-converting journeys of 10M events, int_path_outcomes took 1.4 s with it and 1.2 s
+    this way. -#}
 {% macro duckdb__ordered_string_agg(expression, delimiter, order_by) -%}
     array_to_string(
         list_transform(

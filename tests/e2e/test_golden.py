@@ -209,12 +209,13 @@ def _snapshot(db: Path) -> dict[str, list]:
                 "where table_name <> 'publication_log' order by 1"
             ).fetchall()
         ]
-        return {
-            t: sorted(
-                repr(tuple(map(_stable, row))) for row in con.sql(f'select * from "{t}"').fetchall()
-            )
-            for t in tables
-        }
+        # every column but when the row was written (built_at), which a rerun changes
+        out = {}
+        for t in tables:
+            rel = con.sql(f'select * from "{t}"')
+            keep = [i for i, c in enumerate(rel.columns) if c != "built_at"]
+            out[t] = sorted(repr(tuple(_stable(row[i]) for i in keep)) for row in rel.fetchall())
+        return out
 
 
 def _stable(value: object) -> object:
