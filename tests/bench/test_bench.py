@@ -120,6 +120,9 @@ def test_incremental_day_published_and_equals_a_full_refresh(bench) -> None:
     assert r["incremental_published"]
     assert r["incremental_matches_full_refresh"], r["incremental_differences"]
     assert r["incremental_ratio"] > 0
+    # the nightly ran in a process of its own, which measured its memory
+    nightly = r["peak_rss_mb_by_phase"]["incremental_build"]
+    assert 10 < nightly <= r["peak_rss_mb"]
 
 
 def test_pandas_alternative_equals_the_published_attribution(bench) -> None:
