@@ -180,8 +180,8 @@ def test_missing_day_of_a_spend_source(project, good):
 
 def test_credits_that_do_not_sum_to_one(project, good):
     with duckdb.connect(str(project.paths.warehouse)) as con:
-        # every attr_ model is a view: break the Markov credits it reads per path position
-        con.execute("update attribution.int_path_credits set markov_credit = markov_credit * 0.9")
+        # the data-driven models' credits are tables (the rule-based ones are views)
+        con.execute("update attribution.attr_markov set credit = credit * 0.9")
     gate, code = _validate_and_publish(project)
     assert code == EXIT_GATE_BLOCKED
     failure = find_failure(gate, "expect_credits_sum_to_one", "attr_markov")

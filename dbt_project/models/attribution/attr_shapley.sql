@@ -6,7 +6,6 @@
     every touch of a converting journey (int_path_positions) takes the credit of its path
     position.
 -#}
-{{ config(materialized='view') }}
 
 with
 
