@@ -146,9 +146,9 @@ def release_freed_memory() -> None:
     """Give memory freed by earlier phases back to the system before a phase is sampled.
 
     The phases share this process: the pandas alternative peaks at several GB, and the C
-    allocator keeps much of what it frees, so the nightly build sampled after it would
-    carry that memory as its own. A nightly run is a process of its own. glibc only
-    (``malloc_trim``); elsewhere a garbage collection is all.
+    allocator keeps much of what it frees, so a phase sampled after it would carry that
+    memory as its own. glibc only (``malloc_trim``); elsewhere a garbage collection is
+    all. (The nightly day runs in a process of its own: ``_nightly``.)
     """
     import ctypes
     import ctypes.util
