@@ -44,6 +44,9 @@ def test_build_succeeds_and_records_the_build(built):
         "fct_channel_performance_daily",
         "mart_kpi_daily",
     } <= built_models
+    # dbt built two nodes at once (warehouse.threads), sharing one DuckDB instance
+    log = (warehouse.log_path(settings) / "dbt.log").read_text()
+    assert "Concurrency: 2 threads (target='duckdb')" in log
     unit_tests = [n for n in result.nodes if n.resource_type == "unit_test"]
     assert len(unit_tests) >= 9
     assert all(n.status == "pass" for n in unit_tests)

@@ -44,12 +44,19 @@ def test_two_data_dirs_never_share_dbt_files(tmp_path):
 def test_profile_environment_comes_from_duckdb_settings(tmp_path):
     settings = load_settings(
         data_dir=tmp_path / "data",
-        environ={"ATTRIBUTION__DUCKDB__THREADS": "3", "ATTRIBUTION__DUCKDB__MEMORY_LIMIT": "1GB"},
+        environ={
+            "ATTRIBUTION__DUCKDB__THREADS": "3",
+            "ATTRIBUTION__DUCKDB__MEMORY_LIMIT": "1GB",
+            "ATTRIBUTION__WAREHOUSE__THREADS": "1",
+        },
     )
     env = warehouse.dbt_env(settings)
     assert env["ATTRIBUTION_DUCKDB_THREADS"] == "3"
     assert env["ATTRIBUTION_DUCKDB_MEMORY_LIMIT"] == "1GB"
     assert env["ATTRIBUTION_DUCKDB_TEMP_DIRECTORY"] == str(tmp_path / "data" / "tmp" / "duckdb")
+    assert env["ATTRIBUTION_DBT_THREADS"] == "1"  # dbt nodes at once (warehouse.threads)
+    default = load_settings(data_dir=tmp_path / "data", environ={})
+    assert warehouse.dbt_env(default)["ATTRIBUTION_DBT_THREADS"] == "2"
 
 
 def test_a_listed_model_without_a_dbt_model_is_refused_before_dbt_runs(tmp_path):
