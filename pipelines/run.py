@@ -72,6 +72,7 @@ def run(
     end = end or start
     result = RunResult(run_id=run_id or new_run_id(), dates=date_range(start, end))
 
+    warehouse.start_dbt_import()  # dbt loads while the files ingest
     result.ingest = ingest(settings, dates=result.dates, progress=progress)
     if result.ingest.exit_code == EXIT_BAD_INPUT:
         result.exit_code = EXIT_BAD_INPUT

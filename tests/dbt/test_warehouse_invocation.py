@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -97,3 +100,24 @@ def test_inputs_fingerprint_follows_settings_and_seeds(tmp_path):
     model = project / "models" / "intermediate" / "int_events_identified.sql"
     model.write_text(model.read_text() + "\n")
     assert warehouse.inputs_fingerprint(copy) != warehouse.inputs_fingerprint(base)
+
+
+def test_dbt_loads_in_the_background_while_a_run_ingests():
+    """`run` starts importing dbt before it ingests (the bench's nightly day too): in a
+    fresh interpreter, the thread leaves dbt imported and the caller free meanwhile."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from pipelines import warehouse
+        assert "dbt.cli.main" not in sys.modules
+        thread = warehouse.start_dbt_import()
+        assert thread.daemon and thread.name == "dbt-import"
+        thread.join(timeout=120)
+        assert not thread.is_alive()
+        print("loaded" if "dbt.cli.main" in sys.modules else "not loaded")
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=180
+    )
+    assert out.stdout.strip() == "loaded"
