@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.config import Settings, load_settings
+from pipelines.errors import PipelineError
 
 BENCH_START = dt.date(2026, 1, 5)
 BENCH_SEED = 7
@@ -666,6 +667,37 @@ def bench_size(
 
 
 # ----------------------------------------------------------------------------- all sizes
+# Disk a size holds under the data dir at its end, per event: landing files, lake,
+# warehouse and two publications took 1.05 KB at 10M events (10.5 GB). The estimate adds
+# room for DuckDB's spill and a publication being written, and what any size holds
+# (dbt's files, logs).
+DISK_BYTES_PER_EVENT = 1300
+DISK_BYTES_PER_SIZE = 200 * 2**20
+
+
+def check_disk_space(base: Settings, sizes: list[int]) -> None:
+    """Refuse a run the data dir's disk cannot hold, before any size starts: a full disk
+    stops a long run part way (at 10M events, after a quarter of an hour). Each size keeps
+    its data (``<data dir>/bench/events-N``); a size run again replaces its own."""
+    need = sum(DISK_BYTES_PER_SIZE + n * DISK_BYTES_PER_EVENT for n in set(sizes))
+    root = base.paths.data_dir
+    probe = root
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    for n in set(sizes):
+        free += sum(
+            f.stat().st_size for f in (root / "bench" / f"events-{n}").rglob("*") if f.is_file()
+        )
+    if free < need:
+        raise PipelineError(
+            f"bench: {', '.join(f'{n:,}' for n in sizes)} events need about "
+            f"{need / 1e9:.1f} GB of disk under {root}, and {free / 1e9:.1f} GB is free "
+            "(counting the data of earlier runs of these sizes, which a run replaces). "
+            "Free some space, give --data-dir on a bigger disk, or bench fewer events."
+        )
+
+
 def run_bench(
     settings_or_data_dir: Settings | str | Path,
     events: list[int],
@@ -683,6 +715,7 @@ def run_bench(
     sizes = [int(n) for n in events]
     if not sizes:
         raise ValueError("bench: give at least one size (--events N)")
+    check_disk_space(base, sizes)
     target = Path(out) if out is not None else base.paths.reports / "bench.json"
     machine = machine_info(base)
     command = "attribution bench " + " ".join(f"--events {n}" for n in sizes) + f" --days {days}"

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 
 import pandas as pd
 import pytest
 
 from pipelines.attribution.journeys import prepare_journeys
+from pipelines.bench import harness, run_bench
 from pipelines.bench.floor import floor
 from pipelines.bench.harness import _fingerprint_diff, distinct_path_journeys, resample_journeys
 from pipelines.bench.peer import PEER_PYTHON_ENV, compare_peer, path_frame
 from pipelines.bench.report import format_bench_table
+from pipelines.config import load_settings
+from pipelines.errors import PipelineError
 
 
 def _line(i: int, anon: str | None) -> str:
@@ -155,3 +159,18 @@ def test_table_has_one_column_per_size() -> None:
     assert "100 events" in header and "1,000,000 events" in header
     assert "36.0x" in table and "25%" in table
     assert format_bench_table([]) == "no benchmark results"
+
+
+def test_a_run_the_disk_cannot_hold_is_refused_before_it_starts(tmp_path) -> None:
+    """Every size keeps its data on disk; a run needing more than the data dir's disk has
+    free stops at once, naming the need, the free space and the folder, and writes nothing."""
+    data_dir = tmp_path / "data"
+    free = shutil.disk_usage(tmp_path).free
+    too_many = free // harness.DISK_BYTES_PER_EVENT + 1
+    with pytest.raises(PipelineError) as info:
+        run_bench(data_dir, [1_000, too_many], days=3)
+    message = str(info.value)
+    assert f"{too_many:,} events need about" in message
+    assert str(data_dir) in message and "GB is free" in message
+    assert not data_dir.exists()
+    harness.check_disk_space(load_settings(data_dir=data_dir), [1_000])  # a small run fits
