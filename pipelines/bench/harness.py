@@ -691,7 +691,7 @@ def check_disk_space(base: Settings, sizes: list[int]) -> None:
         )
     if free < need:
         raise PipelineError(
-            f"bench: {', '.join(f'{n:,}' for n in sizes)} events need about "
+            f"bench: {' + '.join(f'{n:,}' for n in sizes)} events need about "
             f"{need / 1e9:.1f} GB of disk under {root}, and {free / 1e9:.1f} GB is free "
             "(counting the data of earlier runs of these sizes, which a run replaces). "
             "Free some space, give --data-dir on a bigger disk, or bench fewer events."
