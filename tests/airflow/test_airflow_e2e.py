@@ -31,6 +31,7 @@ import pytest
 from airflow_stack import AirflowStack, wait_for
 
 from pipelines.orchestration.assets import source_names
+from pipelines.parity import BUILD_COLUMNS
 
 pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("airflow")]
 
@@ -142,11 +143,11 @@ def assert_same_marts(airflow_db: Path, cli_db: Path) -> None:
             [table],
         ).fetchall()
         # Float sums may differ in the last bits between two runs; compare them rounded.
-        # When a row was written (built_at) differs between any two runs.
+        # When a row was written (BUILD_COLUMNS) differs between any two runs.
         select = ", ".join(
             f'round("{c}", 6) as "{c}"' if t in ("DOUBLE", "FLOAT") else f'"{c}"'
             for c, t in cols
-            if c != "built_at"
+            if c not in BUILD_COLUMNS
         )
         counts = con.execute(
             f"select (select count(*) from af.{table}), (select count(*) from cli.{table})"

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from pipelines import canonical, lake
 from pipelines.config import RULE_BASED_MODELS, Settings
+from pipelines.parity import BUILD_COLUMNS
 
 D1, D2, D3 = dt.date(2026, 3, 2), dt.date(2026, 3, 3), dt.date(2026, 3, 4)
 D4 = dt.date(2026, 3, 5)
@@ -479,9 +480,11 @@ def query(settings: Settings, sql: str) -> pd.DataFrame:
 
 def snapshot(settings: Settings) -> dict[str, pd.DataFrame]:
     """Every mart, sorted on all columns, for comparisons between builds (without when
-    each row was written, built_at)."""
+    each row was written: BUILD_COLUMNS)."""
     out = {}
     for mart in MARTS:
-        frame = query(settings, f"select * from {mart}").drop(columns="built_at", errors="ignore")
+        frame = query(settings, f"select * from {mart}").drop(
+            columns=list(BUILD_COLUMNS), errors="ignore"
+        )
         out[mart] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
     return out

@@ -44,6 +44,7 @@ import duckdb
 import pytest
 
 from pipelines.config import load_settings
+from pipelines.parity import BUILD_COLUMNS
 from pipelines.run import run
 
 GOLDEN = Path(__file__).parent / "golden" / "landing"
@@ -209,11 +210,11 @@ def _snapshot(db: Path) -> dict[str, list]:
                 "where table_name <> 'publication_log' order by 1"
             ).fetchall()
         ]
-        # every column but when the row was written (built_at), which a rerun changes
+        # every column but when the row was written (BUILD_COLUMNS), which a rerun changes
         out = {}
         for t in tables:
             rel = con.sql(f'select * from "{t}"')
-            keep = [i for i, c in enumerate(rel.columns) if c != "built_at"]
+            keep = [i for i, c in enumerate(rel.columns) if c not in BUILD_COLUMNS]
             out[t] = sorted(repr(tuple(_stable(row[i]) for i in keep)) for row in rel.fetchall())
         return out
 
