@@ -137,6 +137,18 @@
 {%- endmacro %}
 
 
+{#- A predicate on the fact rows a build recomputes in full (replace_slices, config
+    `data_driven_rows_whole`): those of the enabled data-driven models; none when no such
+    model is enabled. -#}
+{% macro data_driven_fact_rows() -%}
+    {%- set names = [] -%}
+    {%- for name in enabled_attribution_models() if not is_path_local_model(name) -%}
+        {%- do names.append(name) -%}
+    {%- endfor -%}
+    {{ return('model in (' ~ string_list(names) ~ ')' if names else none) }}
+{%- endmacro %}
+
+
 {% macro delete_disabled_attribution_models() -%}
     {{ return(adapter.dispatch('delete_disabled_attribution_models', 'attribution')()) }}
 {%- endmacro %}

@@ -19,17 +19,31 @@
 {%- endmacro %}
 
 {#- The `replace_slices` incremental strategy: the distinct slices of the new rows are
-    deleted from the target (a semi-join), then the new rows are inserted. -#}
+    deleted from the target (a semi-join), then the new rows are inserted.
+
+    The fact table recomputes the rows of its data-driven models in full on every build
+    (config `data_driven_rows_whole`): those are deleted by model (data_driven_fact_rows),
+    and only the other slices go through the semi-join. At 10M events its 1.7M
+    data-driven slices made the semi-join 0.5 s, against 0.2 s for both deletes. -#}
 {% macro get_incremental_replace_slices_sql(arg_dict) -%}
     {%- set keys = arg_dict['unique_key'] -%}
     {%- set keys = [keys] if keys is string else keys -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set whole = data_driven_fact_rows() if config.get('data_driven_rows_whole') else none -%}
+    {%- if whole %}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ whole }};
+    {%- endif %}
+
     delete from {{ arg_dict['target_relation'] }} as target_rows
     where exists (
         select 1
         from (
             select distinct {{ keys | join(', ') }}
             from {{ arg_dict['temp_relation'] }}
+            {%- if whole %}
+            where not ({{ whole }})
+            {%- endif %}
         ) as slices
         where {% for key in keys -%}
             slices.{{ key }} = target_rows.{{ key }}{% if not loop.last %} and {% endif %}

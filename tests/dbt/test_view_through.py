@@ -15,6 +15,7 @@ tag ``view_through``):
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
 import pytest
@@ -90,6 +91,17 @@ def relation_type(settings, name: str) -> str:
     return query(settings, sql)["table_type"].item()
 
 
+def view_through_path_tests(settings) -> dict[str, str]:
+    """The status of each data test of int_conversion_paths_view_through in the build."""
+    results = json.loads((warehouse.target_path(settings) / "run_results.json").read_text())
+    return {
+        r["unique_id"]: r["status"]
+        for r in results["results"]
+        if r["unique_id"].startswith("test.")
+        and "int_conversion_paths_view_through" in r["unique_id"]
+    }
+
+
 def table(settings, sql: str) -> pd.DataFrame:
     frame = query(settings, sql)
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
@@ -125,8 +137,10 @@ def test_off_impressions_never_reach_paths(builds):
     variant = table(off, FCT.format(model="linear_view_through")).drop(columns="model")
     linear = table(off, FCT.format(model="linear")).drop(columns="model")
     pd.testing.assert_frame_equal(variant, linear)
-    # the view-through paths are then the click paths: a view of them, not a second copy
+    # the view-through paths are then the click paths: a view of them, not a second copy,
+    # whose data tests are the click paths' (they would read every path again)
     assert relation_type(off, "int_conversion_paths_view_through") == "VIEW"
+    assert view_through_path_tests(off) == {}
     pd.testing.assert_frame_equal(
         table(off, "select * from intermediate.int_conversion_paths_view_through"),
         table(off, CLICK_PATHS),
@@ -148,6 +162,8 @@ def test_on_leaves_click_paths_and_click_models_unchanged(builds):
 def test_on_adds_labelled_view_touches_to_the_variant_only(builds):
     _, on = builds
     assert relation_type(on, "int_conversion_paths_view_through") == "BASE TABLE"
+    tests = view_through_path_tests(on)
+    assert len(tests) == 8 and set(tests.values()) == {"pass"}
     variant = query(
         on,
         """
