@@ -60,6 +60,7 @@ def _project(root: Path, journeys: pd.DataFrame) -> None:
     (root / "macros").mkdir()
     for macros in ("portable.sql", "python_results.sql", "journey_paths.sql"):
         shutil.copy(MODELS.parent / "macros" / macros, root / "macros" / macros)
+    shutil.copy(MODELS.parent / "macros" / "tests" / "generic_tests.sql", root / "macros")
     (root / "models" / "intermediate").mkdir()
     (root / "models" / "intermediate" / "int_journeys.sql").write_text(INT_JOURNEYS)
     (root / "seeds").mkdir()

@@ -145,3 +145,35 @@ def test_unique_in_latest_build_finds_a_key_written_twice(tmp_path):
         "(select max(built_at) from fct_attributed_conversions) limit 1)"
     )
     assert _key_tests(settings, "fct_attributed_conversions")[facts][0] == "fail"
+
+
+def test_not_null_columns_names_each_column_holding_nulls(tmp_path):
+    """One test per model checks its not-null columns (not_null_columns): it fails on a
+    null in any of them, and its rows name each such column with its count of nulls."""
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        environ={"ATTRIBUTION__ATTRIBUTION__MODELS": "[" + ", ".join(RULE_BASED_MODELS) + "]"},
+    )
+    write_lake(settings)
+    assert warehouse.build(settings).success
+    tests = _key_tests(settings, "fct_attributed_conversions")
+    (name,) = [n for n in tests if n.startswith("not_null_columns_fct_attributed_conversions")]
+    status, sql = tests[name]
+    assert status == "pass"
+    with duckdb.connect(str(settings.paths.warehouse)) as con:
+        con.execute(
+            "update fct_attributed_conversions set channel = null "
+            "where conversion_id = 'O1' and model = 'linear'"
+        )
+        con.execute("update fct_attributed_conversions set credit = null where model = 'linear'")
+        linear_rows = con.execute(
+            "select count(*) from fct_attributed_conversions where model = 'linear'"
+        ).fetchone()[0]
+        o1_rows = con.execute(
+            "select count(*) from fct_attributed_conversions "
+            "where conversion_id = 'O1' and model = 'linear'"
+        ).fetchone()[0]
+        failing = sorted(con.execute(sql).fetchall())
+    assert _key_tests(settings, "fct_attributed_conversions")[name][0] == "fail"
+    assert failing == [("channel", o1_rows), ("credit", linear_rows)]
+    assert o1_rows >= 1

@@ -104,3 +104,34 @@
     ).columns[0].values()[0] -%}
     {{ return(several == true) }}
 {%- endmacro %}
+
+
+{#
+    None of `columns` holds a null: one row per column that does, with its count of null
+    rows. One test per model in place of one per column: at 10M events the 135 not_null
+    tests of the build were a third of its test queries, each a node of its own (dbt
+    compiles, runs and logs every node; most of that time is not the query). Each column
+    is counted in its own branch, so the engine can still skip the row groups whose
+    statistics hold no null.
+#}
+{% test not_null_columns(model, columns) %}
+    select
+        column_name,
+        null_rows
+    from (
+        {%- for column in columns %}
+
+        select
+            '{{ column }}' as column_name,
+            count(*) as null_rows
+        from {{ model }}
+        where {{ column }} is null
+        {%- if not loop.last %}
+
+        union all
+        {%- endif %}
+        {%- endfor %}
+
+    ) as counted
+    where null_rows > 0
+{% endtest %}
