@@ -108,11 +108,11 @@
 
 {#
     None of `columns` holds a null: one row per column that does, with its count of null
-    rows. One test per model in place of one per column: at 10M events the 135 not_null
-    tests of the build were a third of its test queries, each a node of its own (dbt
-    compiles, runs and logs every node; most of that time is not the query). Each column
-    is counted in its own branch, so the engine can still skip the row groups whose
-    statistics hold no null.
+    rows. One test per model in place of one per column: the build's 135 not_null tests
+    were two thirds of its data tests, each a node of its own (dbt compiles, runs and
+    logs every node: at 10M events a not_null node took 22 ms on average, its query a
+    few). Each column is counted in its own branch, so the engine can still skip the row
+    groups whose statistics hold no null.
 #}
 {% test not_null_columns(model, columns) %}
     select
