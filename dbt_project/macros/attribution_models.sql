@@ -137,15 +137,17 @@
 {%- endmacro %}
 
 
-{#- A predicate on the fact rows a build recomputes in full (replace_slices, config
-    `data_driven_rows_whole`): those of the enabled data-driven models; none when no such
-    model is enabled. -#}
-{% macro data_driven_fact_rows() -%}
+{#- The fact table's DuckDB strategy, `replace_fact_slices`: `replace_slices`, whose new
+    rows of the enabled data-driven models (recomputed in full on every build) replace
+    all of those models' stored rows, deleted by model; only the path-local slices go
+    through the semi-join. At 10M events the 1.7M data-driven slices made the semi-join
+    0.5 s, against 0.2 s for both deletes. -#}
+{% macro get_incremental_replace_fact_slices_sql(arg_dict) -%}
     {%- set names = [] -%}
     {%- for name in enabled_attribution_models() if not is_path_local_model(name) -%}
         {%- do names.append(name) -%}
     {%- endfor -%}
-    {{ return('model in (' ~ string_list(names) ~ ')' if names else none) }}
+    {{ replace_slices_sql(arg_dict, 'model in (' ~ string_list(names) ~ ')' if names else none) }}
 {%- endmacro %}
 
 

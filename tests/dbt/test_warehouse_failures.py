@@ -174,6 +174,6 @@ def test_not_null_columns_names_each_column_holding_nulls(tmp_path):
             "where conversion_id = 'O1' and model = 'linear'"
         ).fetchone()[0]
         failing = sorted(con.execute(sql).fetchall())
+    assert o1_rows >= 1
     assert _key_tests(settings, "fct_attributed_conversions")[name][0] == "fail"
     assert failing == [("channel", o1_rows), ("credit", linear_rows)]
-    assert o1_rows >= 1

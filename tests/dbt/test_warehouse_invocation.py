@@ -103,8 +103,8 @@ def test_inputs_fingerprint_follows_settings_and_seeds(tmp_path):
 
 
 def test_dbt_loads_in_the_background_while_a_run_ingests():
-    """`run` starts importing dbt before it ingests (the bench's nightly day too): in a
-    fresh interpreter, the thread it starts leaves dbt imported."""
+    """What `run` (and the bench's nightly day) calls before ingesting: in a fresh
+    interpreter, the thread it starts leaves dbt imported."""
     script = textwrap.dedent(
         """
         import sys

@@ -6,8 +6,7 @@
             "{{ delete_disabled_attribution_models() }}",
             "{{ delete_vanished_conversions() }}",
         ],
-        data_driven_rows_whole=true,
-        **replace_slices_by([fact_slice_column(), 'model']),
+        **replace_slices_by([fact_slice_column(), 'model'], strategy='replace_fact_slices'),
     )
 }}
 {#-
@@ -29,7 +28,7 @@
     build replaces all of the latter, which then fill whole row groups: deleting them
     drops those row groups, where scattered deletes would have DuckDB's checkpoint
     rewrite the row groups around them. They are deleted by model, not slice by slice
-    (config data_driven_rows_whole: macro data_driven_fact_rows).
+    (strategy replace_fact_slices, macros/attribution_models.sql).
 
     Models tagged view_through (option attribution.view_through) are joined to
     int_conversion_paths_view_through, whose view touches are labelled touch_type =
