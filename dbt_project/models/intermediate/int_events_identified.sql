@@ -5,6 +5,12 @@
     event's own user id wins over its anonymous id's link; an event with no id at all is
     its own person (so its conversion still counts, with an empty path).
 
+    Narrow on purpose: the fields only touches need (UTM parameters, click id, page and
+    referrer URLs) stay in the lake, with has_campaign_signal here for the sessions, and
+    lake_source and lake_date naming the copy they are read from (lake_copy,
+    macros/event_fields.sql). Writing them for every event took a third of this model's
+    build.
+
     Built for big event logs: only the ids seen more than once go through the
     latest-delivery-wins ranking (a window over every wide row sorted the whole log), and
     the staging view is read where it is needed rather than through one CTE, which the
@@ -25,9 +31,8 @@
 {#- what an event's row takes from its copy in the lake -#}
 {%- set event_columns = [
     'event_id', 'event_type', 'event_name', 'event_at', 'received_at', 'anonymous_id',
-    'user_id', 'page_url', 'referrer_url', 'utm_source', 'utm_medium', 'utm_campaign',
-    'utm_term', 'utm_content', 'utm_id', 'click_id_type', 'click_id', 'order_id', 'revenue',
-    'currency', 'delivered_at',
+    'user_id', 'has_campaign_signal', 'order_id', 'revenue', 'currency', 'delivered_at',
+    'lake_source', 'lake_date',
 ] %}
 {#- the latest delivery of an event wins (one rule for full and incremental builds) -#}
 {%- set latest_copy_only -%}
@@ -55,7 +60,9 @@ identity_map as (
 -- the others were delivered before the bound. Only this delivery's row groups are read.
 delivered as (
 
-    select events.*
+    select
+        events.*,
+        {{ campaign_signal('events') }} as has_campaign_signal
     from {{ ref('stg_lake__events') }} as events
     where {{ delivered_since(this) }}
     {{ latest_copy_only }}
@@ -95,7 +102,9 @@ repeated_ids as (
 deduplicated as (
 
     -- an outer join, not `not exists`: DuckDB's anti join took 4x as long on wide rows
-    select events.*
+    select
+        events.*,
+        {{ campaign_signal('events') }} as has_campaign_signal
     from {{ ref('stg_lake__events') }} as events
     left join repeated_ids
         on events.event_id = repeated_ids.event_id
@@ -103,7 +112,9 @@ deduplicated as (
 
     union all
 
-    select events.*
+    select
+        events.*,
+        {{ campaign_signal('events') }} as has_campaign_signal
     from {{ ref('stg_lake__events') }} as events
     where events.event_id in (select event_id from repeated_ids)
     {{ latest_copy_only }}
@@ -124,20 +135,13 @@ final as (
         deduplicated.received_at,
         deduplicated.anonymous_id,
         deduplicated.user_id,
-        deduplicated.page_url,
-        deduplicated.referrer_url,
-        deduplicated.utm_source,
-        deduplicated.utm_medium,
-        deduplicated.utm_campaign,
-        deduplicated.utm_term,
-        deduplicated.utm_content,
-        deduplicated.utm_id,
-        deduplicated.click_id_type,
-        deduplicated.click_id,
+        deduplicated.has_campaign_signal,
         deduplicated.order_id,
         deduplicated.revenue,
         deduplicated.currency,
         deduplicated.delivered_at,
+        deduplicated.lake_source,
+        deduplicated.lake_date,
         {{ build_started_at() }} as built_at
     from deduplicated
     left join identity_map

@@ -7,14 +7,14 @@
     (int_view_touches), never clicks or session starts, even with campaign parameters.
 
     The event's other fields (its anonymous and user ids, its page URL) stay in
-    int_events_identified, one join away by event_id: copying wide columns into every
-    touch table cost more of the build than any query.
+    int_events_identified and the lake, one join away by event_id: copying wide columns
+    into every touch table cost more of the build than any query.
 
     Its own table because it is where the big event log narrows down: sessions are found
-    on three narrow columns, the wide columns are read again only for the touches (the
-    events table is referenced twice rather than through one CTE, which the engine would
-    materialise, every column of every event, to read it twice), and int_touchpoints then
-    plans its joins on a table whose size the engine knows.
+    on narrow columns of int_events_identified (its has_campaign_signal), the campaign
+    parameters and URLs are read from the lake only for the touches, from the copy each
+    event was built from (lake_copy), and int_touchpoints then plans its joins on a table
+    whose size the engine knows.
 
     Incremental (DuckDB): sessions are per person, so a nightly build deletes the rows of
     the people whose events changed (int_changed_people, their keys before and after)
@@ -30,46 +30,34 @@ session_events as (
 
     select
         event_id,
+        person_key,
         event_at,
+        event_date,
         has_campaign_signal,
+        lake_source,
+        lake_date,
         lag(event_at) over (
             partition by person_key
             order by event_at, event_id
         ) as previous_event_at
-    from (
-        select
-            event_id,
-            person_key,
-            event_type,
-            event_at,
-            (
-                utm_source is not null
-                or utm_medium is not null
-                or utm_campaign is not null
-                or utm_id is not null
-                or click_id is not null
-            ) as has_campaign_signal
-        from {{ ref('int_events_identified') }}
-        where coalesce(event_name, '') not in ({{ string_list(var('view_through_events')) }})
-        {%- if is_incremental() %}
-            and person_key in (select person_key from {{ changed_people }})
-        {%- endif %}
-    ) as signalled
-    where event_type in ({{ string_list(var('session_event_types')) }})
-        or has_campaign_signal
+    from {{ ref('int_events_identified') }}
+    where coalesce(event_name, '') not in ({{ string_list(var('view_through_events')) }})
+        and (
+            event_type in ({{ string_list(var('session_event_types')) }})
+            or has_campaign_signal
+        )
+    {%- if is_incremental() %}
+        and person_key in (select person_key from {{ changed_people }})
+    {%- endif %}
 
 ),
 
-touch_ids as (
+touches as (
 
-    select
-        event_id,
-        has_campaign_signal,
-        is_session_start
+    select *
     from (
         select
-            event_id,
-            has_campaign_signal,
+            *,
             (
                 previous_event_at is null
                 or event_at > {{ dbt.dateadd('minute', var('session_timeout_minutes'), 'previous_event_at') }}
@@ -80,28 +68,29 @@ touch_ids as (
 
 ),
 
+-- The touches' campaign parameters and URLs, from the lake copy of each event.
 hosts as (
 
     select
-        events.event_id,
-        events.person_key,
-        events.event_at,
-        events.event_date,
-        events.utm_source,
-        events.utm_medium,
-        events.utm_campaign,
-        events.utm_term,
-        events.utm_content,
-        events.utm_id,
-        events.click_id_type,
-        events.click_id,
-        touch_ids.has_campaign_signal,
-        touch_ids.is_session_start,
-        {{ url_host('events.referrer_url') }} as referrer_host,
-        {{ url_host('events.page_url') }} as page_host
-    from touch_ids
-    inner join {{ ref('int_events_identified') }} as events
-        on touch_ids.event_id = events.event_id
+        touches.event_id,
+        touches.person_key,
+        touches.event_at,
+        touches.event_date,
+        lake.utm_source,
+        lake.utm_medium,
+        lake.utm_campaign,
+        lake.utm_term,
+        lake.utm_content,
+        lake.utm_id,
+        lake.click_id_type,
+        lake.click_id,
+        touches.has_campaign_signal,
+        touches.is_session_start,
+        {{ url_host('lake.referrer_url') }} as referrer_host,
+        {{ url_host('lake.page_url') }} as page_host
+    from touches
+    left join {{ ref('stg_lake__events') }} as lake
+        on {{ lake_copy('touches', 'lake') }}
 
 ),
 

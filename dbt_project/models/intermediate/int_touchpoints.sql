@@ -5,8 +5,9 @@
     var('session_timeout_minutes') of the person's inactivity, or their first), per
     person after identity stitching (int_touch_events), with the source, medium,
     channel and ad ties of its touch signature (int_touch_decisions).
-    touchpoint_id = hash of the event id. The event's own fields (ids, click id, landing
-    URL) are in int_touch_events and int_events_identified, by event_id.
+    touchpoint_id = hash of the event id. The event's own fields are one join away by
+    event_id: its ids in int_events_identified, its click id in int_touch_events, its
+    landing URL in the lake (stg_lake__events, the copy int_events_identified names).
 
     Impression events (var('view_through_events')) are left out: they are view touches,
     int_view_touches, used only by the models that ask for them.

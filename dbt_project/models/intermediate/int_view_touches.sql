@@ -15,10 +15,25 @@
 
 with
 
+-- the impressions, with their campaign parameters from the lake copy of each (lake_copy)
 events as (
 
-    select * from {{ ref('int_events_identified') }}
-    where coalesce(event_name, '') in ({{ string_list(var('view_through_events')) }})
+    select
+        identified.event_id,
+        identified.person_key,
+        identified.anonymous_id,
+        identified.user_id,
+        identified.event_at,
+        identified.event_date,
+        lake.utm_source,
+        lake.utm_medium,
+        lake.utm_campaign,
+        lake.utm_id,
+        lake.utm_content
+    from {{ ref('int_events_identified') }} as identified
+    left join {{ ref('stg_lake__events') }} as lake
+        on {{ lake_copy('identified', 'lake') }}
+    where coalesce(identified.event_name, '') in ({{ string_list(var('view_through_events')) }})
     {%- if not var('view_through') %}
         and 1 = 0
     {%- endif %}
