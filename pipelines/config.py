@@ -167,6 +167,11 @@ class Warehouse(_Model):
     # (compiling, logging, Python models) and the independent branches of the graph
     # overlap another's query. The Spark target keeps its own (profiles.yml).
     threads: int = Field(2, ge=1)
+    # After a build, a table whose deleted rows pass this share of what it stores is
+    # rewritten without them (warehouse.compact; DuckDB target only). Tables storing fewer
+    # than compact_min_rows rows are never worth the rewrite.
+    compact_dead_share: float = Field(0.2, gt=0, le=1)
+    compact_min_rows: int = Field(100_000, ge=0)
 
     @field_validator("target")
     @classmethod

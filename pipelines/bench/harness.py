@@ -22,9 +22,12 @@ For each size (a number of first-party events over ``days`` days), in one data d
    (``distinct_path_journeys``); the peer (``peer.py``) when available.
 6. The incremental step: land the kept day, ``ingest`` it and ``build`` incrementally
    in a child process, as a nightly run is a process of its own (timed there:
-   ``incremental_seconds``, with its own peak memory), gate and publish it; then
-   (``verify_incremental``) rebuild everything with ``--full-refresh`` and compare the
-   marts.
+   ``incremental_seconds``, with its own peak memory), gate and publish it.
+7. The upkeep the night calls for (``compaction_upkeep``): the share of each table's
+   rows it deleted, the time to rewrite those tables without them, and the share of that
+   a night is due (``compaction_seconds_per_night``, included in
+   ``incremental_with_compaction_ratio``). Then (``verify_incremental``) rebuild
+   everything with ``--full-refresh`` and compare the marts.
 
 Results go to ``<data_dir>/reports/bench.json`` (rewritten after each size) and are
 returned as a list of dicts; ``format_bench_table`` prints them. Timings come from a
@@ -429,6 +432,36 @@ def _nightly(config_file: Path | None, data_dir: Path, dates: list[dt.date]) -> 
     }
 
 
+def compaction_upkeep(settings: Settings) -> dict[str, Any]:
+    """The deleted rows a nightly build left in the warehouse, and what reclaiming them costs.
+
+    Each table the night deleted rows from (and ``warehouse.compact`` would consider: at
+    least ``warehouse.compact_min_rows`` rows) is rewritten now and timed. A nightly build
+    rewrites a table once its deleted rows pass ``warehouse.compact_dead_share``: at this
+    night's rate, once every share / night's share nights. So the upkeep per night is each
+    rewrite's time times the night's share over the threshold (at most the whole rewrite).
+    """
+    import duckdb
+
+    from pipelines import warehouse
+
+    with duckdb.connect(str(settings.paths.warehouse), read_only=True) as con:
+        tables = warehouse.dead_rows(con)
+    shares = {
+        f"{schema}.{table}": deleted / (rows + deleted)
+        for schema, table, rows, deleted in tables
+        if deleted
+    }
+    threshold = settings.warehouse.compact_dead_share
+    done = warehouse.compact(settings, dead_share=1e-12)
+    per_night = sum(c.seconds * min(1.0, shares[c.table] / threshold) for c in done)
+    return {
+        "incremental_deleted_row_shares": {t: round(v, 4) for t, v in sorted(shares.items())},
+        "compaction_seconds": _r(sum(c.seconds for c in done)),
+        "compaction_seconds_per_night": _r(per_night),
+    }
+
+
 # ----------------------------------------------------------------------------- one size
 def bench_size(
     base: Settings,
@@ -624,8 +657,15 @@ def bench_size(
         inc_published = False
         notes.append(f"incremental publish blocked: {exc}")
     full_first = clock.seconds["ingest"] + clock.seconds["build"]
+    # 7. the deletes the night left, and the share of their compaction it is due
+    upkeep = compaction_upkeep(settings)
+    with_upkeep = inc_seconds + upkeep["compaction_seconds_per_night"]
     result.update(
         {
+            **upkeep,
+            "incremental_with_compaction_ratio": _r(with_upkeep / full_first, 3)
+            if full_first
+            else None,
             "incremental_days": [d.isoformat() for d in extra],
             "incremental_files": night["files"],
             "incremental_seconds": _r(inc_seconds),

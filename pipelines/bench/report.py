@@ -53,6 +53,11 @@ ROWS: tuple[tuple[str, Callable[[dict], str]], ...] = (
     ("peer (time ratio, max dRE)", _peer),
     ("incremental s (+1 day)", lambda r: _num(r.get("incremental_seconds"))),
     ("incremental / full ingest+build", lambda r: _num(_pct(r.get("incremental_ratio")), "{}")),
+    ("compaction due per night s", lambda r: _num(r.get("compaction_seconds_per_night"))),
+    (
+        "incremental + compaction / full",
+        lambda r: _num(_pct(r.get("incremental_with_compaction_ratio")), "{}"),
+    ),
     ("incremental = full refresh", lambda r: _num(r.get("incremental_matches_full_refresh"))),
     ("gate passed", lambda r: _num(r.get("gate_passed"))),
     ("peak RSS MB (pipeline)", lambda r: _num(r.get("peak_rss_mb"), "{:,.0f}")),

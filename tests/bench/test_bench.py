@@ -120,6 +120,12 @@ def test_incremental_day_published_and_equals_a_full_refresh(bench) -> None:
     assert r["incremental_published"]
     assert r["incremental_matches_full_refresh"], r["incremental_differences"]
     assert r["incremental_ratio"] > 0
+    # the night replaced slices: it left deleted rows, whose upkeep is measured
+    shares = r["incremental_deleted_row_shares"]
+    assert "intermediate.int_touchpoints" in shares
+    assert all(0 < share <= 1 for share in shares.values())
+    assert r["compaction_seconds_per_night"] <= r["compaction_seconds"]
+    assert r["incremental_with_compaction_ratio"] >= r["incremental_ratio"]
     # the nightly ran in a process of its own, which measured its memory
     nightly = r["peak_rss_mb_by_phase"]["incremental_build"]
     assert 10 < nightly <= r["peak_rss_mb"]
