@@ -385,6 +385,15 @@ def test_an_incremental_build_of_new_data_equals_a_full_refresh(built):
         "select campaign_id, tie_method from intermediate.int_touchpoints where event_id = 'e14'",
     )
     assert d1.values.tolist() == [["M2", "utm_campaign_name"]]
+    # ... and wrote only their touches that differ: the others keep the build that wrote them
+    for model in ("int_touch_events", "int_touchpoints"):
+        kept = query(
+            settings,
+            f"select count(*) as n from intermediate.{model} where person_key in "
+            "(select person_key from intermediate.int_changed_people) "
+            f"and built_at < (select max(built_at) from intermediate.{model})",
+        )
+        assert kept["n"].item() > 0, model
     # ... and the late identify re-keyed c1's history: its order O3 is now u1's
     people = query(
         settings,

@@ -16,12 +16,12 @@
     event was built from (lake_copy), and int_touchpoints then plans its joins on a table
     whose size the engine knows.
 
-    Incremental (DuckDB): sessions are per person, so a nightly build deletes the rows of
-    the people whose events changed (int_changed_people, their keys before and after)
-    and finds again the sessions and touches of those people only, appended: none of
-    their rows is left to replace. Spark: a plain table.
+    Incremental (DuckDB): sessions are per person, so a nightly build finds again the
+    sessions and touches of the people whose events changed (int_changed_people, their
+    keys before and after) and writes the rows that differ from the stored ones
+    (replace_people_rows). Spark: a plain table.
 -#}
-{{ config(**replace_people_rows()) }}
+{{ config(**replace_people_rows('event_id')) }}
 {%- set changed_people = ref('int_changed_people') %}
 
 with

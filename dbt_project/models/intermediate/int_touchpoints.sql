@@ -12,10 +12,10 @@
     Impression events (var('view_through_events')) are left out: they are view touches,
     int_view_touches, used only by the models that ask for them.
 
-    Incremental (DuckDB): a nightly build deletes the rows of the people whose events
-    changed (int_changed_people), then joins again their touches and the touches of
-    signatures whose decisions changed (int_touch_decisions.is_changed), replacing
-    those rows by event_id. Spark: a plain table.
+    Incremental (DuckDB): a nightly build joins again the touches of the people whose
+    events changed (int_changed_people) and the touches of signatures whose decisions
+    changed (int_touch_decisions.is_changed), and writes the rows that differ from the
+    stored ones (replace_people_rows). Spark: a plain table.
 -#}
 {%- set changed_people = ref('int_changed_people') %}
 
