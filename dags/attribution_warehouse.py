@@ -34,7 +34,8 @@ the next run (`max_active_runs=1`).
 
 **Tasks** (all in the one-slot `duckdb_writer` pool)
 1. `dbt_build`: `pipelines.warehouse.build(settings)`: `dbt build` of every model and data
-   test (dbt's unit tests run in `make test`); each node's result is in the task log.
+   test (dbt's unit tests run in `make test`), then the rewrite of any table whose deleted
+   rows pass `warehouse.compact_dead_share`; each node's result is in the task log.
 2. `quality_gate`: `pipelines.quality.gate.run_gate(...)`. A failed gate fails this task
    (no retries) with the failed expectations in the log; publication is skipped and the
    last publication stays in place.

@@ -72,24 +72,25 @@
     Tables replaced row by row where their rows can have changed: `replace_rows_by(key)`
     keys each row (e.g. the event id); the model recomputes only the rows it must on an
     incremental run (is_incremental()). DuckDB: an incremental model replacing those rows
-    with `replace_slices` (each key is a slice of one row). Spark: a plain table rebuilt
-    every run (Parquet tables have no DELETE; a per-row insert_overwrite would rewrite
-    every partition).
+    with `replace_slices` (each key is a slice of one row), or with `merge=true`, when
+    most recomputed rows come out as stored, with `merge_rows` (below), which writes only
+    the rows that differ. Spark: a plain table rebuilt every run (Parquet tables have no
+    DELETE; a per-row insert_overwrite would rewrite every partition).
 #}
-{% macro replace_rows_by(columns) -%}
-    {{ return(adapter.dispatch('replace_rows_by', 'attribution')(columns)) }}
+{% macro replace_rows_by(columns, merge=false) -%}
+    {{ return(adapter.dispatch('replace_rows_by', 'attribution')(columns, merge)) }}
 {%- endmacro %}
 
-{% macro default__replace_rows_by(columns) -%}
+{% macro default__replace_rows_by(columns, merge) -%}
     {{ return({
         'materialized': 'incremental',
-        'incremental_strategy': 'replace_slices',
+        'incremental_strategy': 'merge_rows' if merge else 'replace_slices',
         'unique_key': columns,
         'on_schema_change': 'sync_all_columns',
     }) }}
 {%- endmacro %}
 
-{% macro spark__replace_rows_by(columns) -%}
+{% macro spark__replace_rows_by(columns, merge) -%}
     {{ return({'materialized': 'table'}) }}
 {%- endmacro %}
 
@@ -125,7 +126,7 @@
     keys before and after, so a person whose events all moved to another loses their
     rows), and a model may recompute other rows too (the touches of a signature whose
     channel changed). DuckDB: an incremental model with the `merge_people_rows`
-    strategy (below), which writes only the rows that differ; Spark: a plain table,
+    strategy (below, with `merge_rows`), which writes only the rows that differ; Spark: a plain table,
     rebuilt every run.
 #}
 {% macro replace_people_rows(key) -%}
@@ -146,19 +147,29 @@
 {%- endmacro %}
 
 {#-
-    The `merge_people_rows` strategy. Most of a changed person's rows come out of the
-    night exactly as they were stored (98% of their touches at 10M events: a new
-    session is appended to a history that stays), so instead of deleting and inserting
-    all of them:
-    1. delete the stored rows of the changed people, and the stored rows keyed like a new
-       row, that no new row repeats exactly (every column but built_at, nulls equal);
+    The `merge_rows` and `merge_people_rows` strategies, for tables keyed by one column
+    whose recomputed rows mostly come out of the night exactly as they were stored (98%
+    of a changed person's touches at 10M events: a new session is appended to a history
+    that stays; two thirds of the identity rows a delivery touches). Instead of deleting
+    and inserting all of them:
+    1. delete the stored rows keyed like a new row (`merge_people_rows`: and every
+       stored row of the changed people, int_changed_people) that no new row repeats
+       exactly (every column but built_at, nulls equal);
     2. insert the new rows whose key is no longer stored (a stored row with that key is
        now an exact copy of it).
-    The table ends as a delete-and-insert of those people would leave it; the rows kept
-    keep the built_at of the build that wrote them. Deleting 2% of the rows instead of
-    all of them also leaves the file few deleted rows to compact (warehouse.compact).
+    The table ends as a delete and insert of those rows would leave it; the rows kept
+    keep the built_at of the build that wrote them. Deleting few rows also leaves the
+    file few deleted rows to compact (pipelines.warehouse.compact).
 -#}
+{% macro get_incremental_merge_rows_sql(arg_dict) -%}
+    {{ merge_rows_sql(arg_dict) }}
+{%- endmacro %}
+
 {% macro get_incremental_merge_people_rows_sql(arg_dict) -%}
+    {{ merge_rows_sql(arg_dict, ref('int_changed_people')) }}
+{%- endmacro %}
+
+{% macro merge_rows_sql(arg_dict, changed_people=none) -%}
     {%- set key = arg_dict['unique_key'] -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set new = arg_dict['temp_relation'] -%}
@@ -166,8 +177,11 @@
     {%- set columns = get_quoted_csv(names) -%}
     delete from {{ target }} as target_rows
     where (
-        target_rows.person_key in (select person_key from {{ ref('int_changed_people') }})
-        or target_rows.{{ key }} in (select {{ key }} from {{ new }})
+        {%- if changed_people %}
+        target_rows.person_key in (select person_key from {{ changed_people }})
+        or
+        {%- endif %}
+        target_rows.{{ key }} in (select {{ key }} from {{ new }})
     )
         and not exists (
             select 1
