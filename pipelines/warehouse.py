@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import importlib
 import json
+import logging
 import os
 import re
 import threading
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from pipelines.config import Settings
 
 ProgressCallback = Callable[..., None]
+
+logger = logging.getLogger(__name__)
 
 # dbt keeps process-wide state (flags, adapters, event manager): one invocation at a time.
 _DBT_LOCK = threading.Lock()
@@ -535,7 +538,8 @@ def build(
         nodes=nodes,
     )
     if result.success and not select and settings.warehouse.target == "duckdb":
-        result.compacted = compact(settings, progress=progress)
+        # a table that cannot be rewritten stays as it was: the build still succeeded
+        result.compacted = compact(settings, progress=progress, keep_going=True)
         result.elapsed_seconds = time.monotonic() - started
     _write_state(settings, result)
     if result.success and not select:
@@ -576,7 +580,10 @@ def dead_rows(con: Any) -> list[tuple[str, str, int, int]]:
 
 
 def compact(
-    settings: Settings, dead_share: float | None = None, progress: ProgressCallback | None = None
+    settings: Settings,
+    dead_share: float | None = None,
+    progress: ProgressCallback | None = None,
+    keep_going: bool = False,
 ) -> list[Compaction]:
     """Rewrite each warehouse table whose deleted rows pass ``dead_share`` of what it stores.
 
@@ -588,7 +595,9 @@ def compact(
     when it is worth it. A rewrite keeps the table's definition (columns, types,
     constraints) and row order and runs in one transaction: a failure leaves the table as
     it was. ``dead_share`` defaults to ``warehouse.compact_dead_share``; tables storing
-    fewer than ``warehouse.compact_min_rows`` rows are left alone.
+    fewer than ``warehouse.compact_min_rows`` rows are left alone. A rewrite that fails
+    raises, or with ``keep_going`` is reported (``progress`` and the log) and the next
+    table is tried.
     """
     import duckdb
 
@@ -603,7 +612,19 @@ def compact(
             if stored < min_rows or deleted == 0 or deleted < share * stored:
                 continue
             started = time.monotonic()
-            _rewrite_table(con, schema, table)
+            try:
+                _rewrite_table(con, schema, table)
+            except duckdb.Error as exc:
+                if not keep_going:
+                    raise
+                message = (
+                    f"compacting {schema}.{table} failed, the table is unchanged: "
+                    f"{_first_line(exc)}"
+                )
+                logger.warning(message)
+                if progress is not None:
+                    progress("info", message=message)
+                continue
             done.append(Compaction(f"{schema}.{table}", rows, deleted, time.monotonic() - started))
             if progress is not None:
                 progress(

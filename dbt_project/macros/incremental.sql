@@ -212,8 +212,9 @@
     their statistics (a partition holds its files' rows in delivery order); on the
     converted delivered_at it reads every row group. At 10M events a nightly build then
     reads the new day's row groups, not the whole lake. Rows of that latest delivery are
-    read again (`>=`): a build may have run while it was still being ingested. An empty
-    table bounds nothing.
+    read again (`>=`): a build may have run while it was still being ingested
+    (int_event_changes leaves out those of its copies stored already). An empty table
+    bounds nothing.
 #}
 {% macro delivered_since(relation, column='delivered_at') -%}
     {{ return(adapter.dispatch('delivered_since', 'attribution')(relation, column)) }}

@@ -94,3 +94,20 @@ def test_a_failed_rewrite_leaves_the_table_as_it_was(settings):
         warehouse.compact(settings)
     assert read(settings, "select * from intermediate.a") == before
     assert table_rows(settings)["a"] == (7_000, 3_000)
+
+
+def test_keep_going_reports_the_failure_and_compacts_the_others(settings):
+    with duckdb.connect(str(settings.paths.warehouse)) as con:
+        con.execute("create table intermediate.a__compacting (x int)")
+    before = read(settings, "select * from intermediate.a")
+    messages = []
+    done = warehouse.compact(
+        settings,
+        dead_share=0.05,
+        keep_going=True,
+        progress=lambda event, **info: messages.append(info["message"]),
+    )
+    assert [c.table for c in done] == ["intermediate.b"]
+    assert messages[0].startswith("compacting intermediate.a failed, the table is unchanged:")
+    assert read(settings, "select * from intermediate.a") == before
+    assert table_rows(settings)["b"] == (9_000, 0)

@@ -3,7 +3,9 @@
     (previous_person_key; null for an event seen for the first time):
     - every event id delivered since the last build (delivered_at at or after the latest
       one stored; delivered_since reads only the lake's row groups of those deliveries):
-      new events, late copies, restatements;
+      new events, late copies, restatements; not the copies stored already (the latest
+      stored delivery is read again, in case a build ran while it was being ingested:
+      its rows the last build saw are no change);
     - every stored event whose person changed: a new identify links an anonymous id's
       whole history to its user (int_identity_map). Only the anonymous ids those
       deliveries carry, or moved an event away from, can have a new link; their stored
@@ -25,16 +27,30 @@
 
 with
 
-delivered as (
+-- The copies delivered since the last build, each with the stored row of its event (one
+-- read of the stored table for all that follows). A copy the stored row was built from
+-- is no change: the latest stored delivery is read again (delivered_since), and what
+-- the last build saw of it is stored already, and so are its people's sessions.
+delivered as {{ materialized_cte() }} (
 
     select
-        event_id,
-        anonymous_id
-    from {{ events }}
+        events.event_id,
+        events.anonymous_id,
+        stored.anonymous_id as stored_anonymous_id,
+        stored.person_key as previous_person_key
+    from {{ events }} as events
+    left join {{ stored }} as stored
+        on events.event_id = stored.event_id
     where {{ delivered_since(stored) }}
+        and not coalesce(
+            {{ lake_copy('stored', 'events') }}
+            and stored.delivered_at = events.delivered_at,
+            false
+        )
 
 ),
 
+-- their anonymous ids, and those they move an event away from
 touched_anonymous_ids as (
 
     select anonymous_id
@@ -43,10 +59,9 @@ touched_anonymous_ids as (
 
     union
 
-    select stored.anonymous_id
-    from {{ stored }} as stored
-    where stored.anonymous_id is not null
-        and stored.event_id in (select event_id from delivered)
+    select stored_anonymous_id
+    from delivered
+    where stored_anonymous_id is not null
 
 ),
 
@@ -92,11 +107,9 @@ rekeyed as (
 final as (
 
     select
-        delivered_ids.event_id,
-        stored.person_key as previous_person_key
-    from (select distinct event_id from delivered) as delivered_ids
-    left join {{ stored }} as stored
-        on delivered_ids.event_id = stored.event_id
+        event_id,
+        previous_person_key
+    from delivered
 
     union
 

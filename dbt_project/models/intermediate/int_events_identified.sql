@@ -19,7 +19,8 @@
     Incremental (DuckDB): a nightly build recomputes only the events whose row changed
     since the last build (int_event_changes: the delivered events, and the stored events
     whose person a new link changed) and replaces those rows by event_id. The delivered
-    ones are read from the lake rows delivered since the last build (delivered_since),
+    ones are read from the lake rows delivered since the last build (delivered_since)
+    of those events,
     the others from their stored rows, keyed again: no full read of the lake. Rows
     removed from the lake without a new delivery take a `--full-refresh` (see
     DECISIONLOG).
@@ -56,8 +57,9 @@ identity_map as (
 
 {%- if is_incremental() %}
 
--- Every copy delivered since the last build. Their latest is the latest of all copies:
--- the others were delivered before the bound. Only this delivery's row groups are read.
+-- Every copy delivered since the last build of the changed events (not the stored
+-- copies read again). Their latest is the latest of all copies: the others were
+-- delivered before the bound. Only this delivery's row groups are read.
 delivered as (
 
     select
@@ -65,6 +67,7 @@ delivered as (
         {{ campaign_signal('events') }} as has_campaign_signal
     from {{ ref('stg_lake__events') }} as events
     where {{ delivered_since(this) }}
+        and events.event_id in (select event_id from {{ changes }})
     {{ latest_copy_only }}
 
 ),
