@@ -27,26 +27,41 @@
 
 with
 
--- The copies delivered since the last build, each with the stored row of its event (one
--- read of the stored table for all that follows). A copy the stored row was built from
--- is no change: the latest stored delivery is read again (delivered_since), and what
--- the last build saw of it is stored already, and so are its people's sessions.
+-- The copies delivered since the last build, read apart (materialized_cte): joined in
+-- the same query as the stored events, the bound was applied after the join, which then
+-- read and hashed every copy in the lake (2.6 s against 0.9 s at 10M events).
+delivered_copies as {{ materialized_cte() }} (
+
+    select
+        event_id,
+        anonymous_id,
+        lake_source,
+        lake_date,
+        delivered_at
+    from {{ events }}
+    where {{ delivered_since(stored) }}
+
+),
+
+-- Each copy with the stored row of its event (one read of the stored table for all that
+-- follows). A copy the stored row was built from is no change: the latest stored
+-- delivery is read again (delivered_since), and what the last build saw of it is stored
+-- already, and so are its people's sessions.
 delivered as {{ materialized_cte() }} (
 
     select
-        events.event_id,
-        events.anonymous_id,
+        copies.event_id,
+        copies.anonymous_id,
         stored.anonymous_id as stored_anonymous_id,
         stored.person_key as previous_person_key
-    from {{ events }} as events
+    from delivered_copies as copies
     left join {{ stored }} as stored
-        on events.event_id = stored.event_id
-    where {{ delivered_since(stored) }}
-        and not coalesce(
-            {{ lake_copy('stored', 'events') }}
-            and stored.delivered_at = events.delivered_at,
-            false
-        )
+        on copies.event_id = stored.event_id
+    where not coalesce(
+        {{ lake_copy('stored', 'copies') }}
+        and stored.delivered_at = copies.delivered_at,
+        false
+    )
 
 ),
 

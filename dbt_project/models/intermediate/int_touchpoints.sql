@@ -21,17 +21,27 @@
 
 with
 
+-- Two parts, not one filter with an "or": DuckDB then joined every stored touch with
+-- both conditions (1.1 s against 0.45 s at 10M events). The second part is empty on most
+-- nights (no decision changed), and its scan stops at once.
 touch_events as (
 
     select touch_events.*
     from {{ ref('int_touch_events') }} as touch_events
     {%- if is_incremental() %}
     where touch_events.person_key in (select person_key from {{ changed_people }})
-        or exists (
+
+    union all
+
+    select touch_events.*
+    from {{ ref('int_touch_events') }} as touch_events
+    inner join {{ ref('int_touch_decisions') }} as changed
+        on {{ signature_matches('touch_events', 'changed') }}
+    where changed.is_changed
+        and not exists (
             select 1
-            from {{ ref('int_touch_decisions') }} as changed
-            where changed.is_changed
-                and {{ signature_matches('touch_events', 'changed') }}
+            from {{ changed_people }} as changed_people
+            where changed_people.person_key = touch_events.person_key
         )
     {%- endif %}
 
