@@ -215,23 +215,39 @@
     read again (`>=`): a build may have run while it was still being ingested
     (int_event_changes leaves out those of its copies stored already). An empty table
     bounds nothing.
+
+    `oldest=true` bounds by the relation's oldest delivery instead (the copies a set of
+    rows was built from, and those delivered after them); an empty relation then keeps
+    no row.
+
+    Use it in a query that reads the lake alone (a CTE of its own, materialized_cte):
+    joined to another table in the same query, DuckDB applied the bound after the join,
+    having read every row group.
 #}
-{% macro delivered_since(relation, column='delivered_at') -%}
-    {{ return(adapter.dispatch('delivered_since', 'attribution')(relation, column)) }}
+{% macro delivered_since(relation, column='delivered_at', oldest=false) -%}
+    {{ return(adapter.dispatch('delivered_since', 'attribution')(relation, column, oldest)) }}
 {%- endmacro %}
 
-{% macro default__delivered_since(relation, column) -%}
+{% macro default__delivered_since(relation, column, oldest) -%}
     lake_delivered_at >= (
         select make_timestamptz(epoch_us(
+            {%- if oldest %}
+            min({{ column }})
+            {%- else %}
             coalesce(max({{ column }}), cast('1900-01-01 00:00:00' as timestamp))
+            {%- endif %}
         ))
         from {{ relation }}
     )
 {%- endmacro %}
 
-{% macro spark__delivered_since(relation, column) -%}
+{% macro spark__delivered_since(relation, column, oldest) -%}
     lake_delivered_at >= (
+        {%- if oldest %}
+        select min({{ column }})
+        {%- else %}
         select coalesce(max({{ column }}), cast('1900-01-01 00:00:00' as timestamp))
+        {%- endif %}
         from {{ relation }}
     )
 {%- endmacro %}

@@ -10,9 +10,11 @@
       whole history to its user (int_identity_map). Only the anonymous ids those
       deliveries carry, or moved an event away from, can have a new link; their stored
       events are keyed again (event_person_key) and kept where the key differs.
-    An event's row depends on nothing else, so no other event changes. The events of a
-    touched anonymous id whose person stays the same (most of them) are left alone, and
-    so are their people's sessions and touches.
+    An event's row depends on nothing else, so no other event changes. is_delivered tells
+    the two apart: only a delivered copy can change the event's own fields (its campaign
+    parameters and URLs, which int_touch_events then reads from the lake again). The
+    events of a touched anonymous id whose person stays the same (most of them) are left
+    alone, and so are their people's sessions and touches.
 
     int_events_identified replaces these rows; int_changed_people finds from them whose
     sessions and touches change. The stored int_events_identified is read here, before
@@ -119,19 +121,23 @@ rekeyed as (
 
 ),
 
+-- one row per event: a delivered copy, or else a stored event keyed again
 final as (
 
-    select
+    select distinct
         event_id,
-        previous_person_key
+        previous_person_key,
+        true as is_delivered
     from delivered
 
-    union
+    union all
 
     select
         event_id,
-        previous_person_key
+        previous_person_key,
+        false as is_delivered
     from rekeyed
+    where event_id not in (select event_id from delivered)
 
 )
 
@@ -141,7 +147,8 @@ select * from final
 
 select
     cast(null as {{ dbt.type_string() }}) as event_id,
-    cast(null as {{ dbt.type_string() }}) as previous_person_key
+    cast(null as {{ dbt.type_string() }}) as previous_person_key,
+    cast(null as {{ dbt.type_boolean() }}) as is_delivered
 from {{ events }}
 where 1 = 0
 

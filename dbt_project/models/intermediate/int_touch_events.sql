@@ -19,10 +19,17 @@
     Incremental (DuckDB): sessions are per person, so a nightly build finds again the
     sessions and touches of the people whose events changed (int_changed_people, their
     keys before and after) and writes the rows that differ from the stored ones
-    (replace_people_rows). Spark: a plain table.
+    (replace_people_rows). A touch's parameters and hosts depend on its event's copy
+    only: a touch stored already keeps them unless a copy of its event was delivered
+    since (int_event_changes.is_delivered), and the lake is read only for the others,
+    from the row groups delivered since the oldest of their copies (delivered_since).
+    Those people's events span every day: joining all their touches to the lake read
+    every row group of it (1.7 s of 3.6 s at 10M events). Spark: a plain table.
 -#}
 {{ config(**replace_people_rows('event_id')) }}
 {%- set changed_people = ref('int_changed_people') %}
+{%- set event_changes = ref('int_event_changes') %}
+{%- set lake_events = ref('stg_lake__events') %}
 
 with
 
@@ -36,6 +43,7 @@ session_events as (
         has_campaign_signal,
         lake_source,
         lake_date,
+        delivered_at,
         lag(event_at) over (
             partition by person_key
             order by event_at, event_id
@@ -68,6 +76,67 @@ touches as (
 
 ),
 
+{%- if is_incremental() %}
+
+-- The stored parameters and hosts of the changed people's touches whose events have no
+-- copy delivered since the last build: still those of the copy they were read from.
+stored_fields as {{ materialized_cte() }} (
+
+    select
+        event_id,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_term,
+        utm_content,
+        utm_id,
+        click_id_type,
+        click_id,
+        external_referrer_host
+    from {{ this }}
+    where person_key in (select person_key from {{ changed_people }})
+        and event_id not in (
+            select event_id
+            from {{ event_changes }}
+            where is_delivered
+        )
+
+),
+
+-- the touches whose fields are read from the lake: delivered copies, and events that
+-- were no touch before
+lake_touches as {{ materialized_cte() }} (
+
+    select *
+    from touches
+    where event_id not in (select event_id from stored_fields)
+
+),
+
+-- the lake's copies delivered since the oldest of theirs (most are the night's delivery)
+lake_copies as {{ materialized_cte() }} (
+
+    select
+        event_id,
+        lake_source,
+        lake_date,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_term,
+        utm_content,
+        utm_id,
+        click_id_type,
+        click_id,
+        referrer_url,
+        page_url
+    from {{ lake_events }}
+    where {{ delivered_since('lake_touches', oldest=true) }}
+
+),
+
+{%- endif %}
+
 -- The touches' campaign parameters and URLs, from the lake copy of each event.
 hosts as (
 
@@ -88,13 +157,18 @@ hosts as (
         touches.is_session_start,
         {{ url_host('lake.referrer_url') }} as referrer_host,
         {{ url_host('lake.page_url') }} as page_host
+    {%- if is_incremental() %}
+    from lake_touches as touches
+    left join lake_copies as lake
+    {%- else %}
     from touches
-    left join {{ ref('stg_lake__events') }} as lake
+    left join {{ lake_events }} as lake
+    {%- endif %}
         on {{ lake_copy('touches', 'lake') }}
 
 ),
 
-final as (
+read_from_lake as (
 
     select
         event_id,
@@ -116,9 +190,42 @@ final as (
                 and referrer_host <> ''
                 and (page_host is null or referrer_host <> page_host)
                 then referrer_host
-        end as external_referrer_host,
-        {{ build_started_at() }} as built_at
+        end as external_referrer_host
     from hosts
+
+),
+
+final as (
+
+    select
+        *,
+        {{ build_started_at() }} as built_at
+    from read_from_lake
+    {%- if is_incremental() %}
+
+    union all
+
+    select
+        touches.event_id,
+        touches.person_key,
+        touches.event_at,
+        touches.event_date,
+        stored.utm_source,
+        stored.utm_medium,
+        stored.utm_campaign,
+        stored.utm_term,
+        stored.utm_content,
+        stored.utm_id,
+        stored.click_id_type,
+        stored.click_id,
+        touches.has_campaign_signal,
+        touches.is_session_start,
+        stored.external_referrer_host,
+        {{ build_started_at() }} as built_at
+    from touches
+    inner join stored_fields as stored
+        on touches.event_id = stored.event_id
+    {%- endif %}
 
 )
 
