@@ -95,10 +95,11 @@ stored_fields as {{ materialized_cte() }} (
         external_referrer_host
     from {{ this }}
     where person_key in (select person_key from {{ changed_people }})
-        and event_id not in (
-            select event_id
-            from {{ event_changes }}
-            where is_delivered
+        and not exists (
+            select 1
+            from {{ event_changes }} as changes
+            where changes.is_delivered
+                and changes.event_id = {{ this }}.event_id
         )
 
 ),
@@ -109,7 +110,11 @@ lake_touches as {{ materialized_cte() }} (
 
     select *
     from touches
-    where event_id not in (select event_id from stored_fields)
+    where not exists (
+        select 1
+        from stored_fields
+        where stored_fields.event_id = touches.event_id
+    )
 
 ),
 
