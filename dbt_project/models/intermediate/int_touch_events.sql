@@ -30,6 +30,11 @@
 {%- set changed_people = ref('int_changed_people') %}
 {%- set event_changes = ref('int_event_changes') %}
 {%- set lake_events = ref('stg_lake__events') %}
+{#- a touch's fields from its event's lake copy (with the hosts of its URLs) #}
+{%- set campaign_fields = [
+    'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'utm_id',
+    'click_id_type', 'click_id',
+] %}
 
 with
 
@@ -84,22 +89,17 @@ stored_fields as {{ materialized_cte() }} (
 
     select
         event_id,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        utm_term,
-        utm_content,
-        utm_id,
-        click_id_type,
-        click_id,
+        {%- for field in campaign_fields %}
+        {{ field }},
+        {%- endfor %}
         external_referrer_host
-    from {{ this }}
-    where person_key in (select person_key from {{ changed_people }})
+    from {{ this }} as stored
+    where stored.person_key in (select person_key from {{ changed_people }})
         and not exists (
             select 1
             from {{ event_changes }} as changes
             where changes.is_delivered
-                and changes.event_id = {{ this }}.event_id
+                and changes.event_id = stored.event_id
         )
 
 ),
@@ -125,14 +125,9 @@ lake_copies as {{ materialized_cte() }} (
         event_id,
         lake_source,
         lake_date,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        utm_term,
-        utm_content,
-        utm_id,
-        click_id_type,
-        click_id,
+        {%- for field in campaign_fields %}
+        {{ field }},
+        {%- endfor %}
         referrer_url,
         page_url
     from {{ lake_events }}
@@ -150,14 +145,9 @@ hosts as (
         touches.person_key,
         touches.event_at,
         touches.event_date,
-        lake.utm_source,
-        lake.utm_medium,
-        lake.utm_campaign,
-        lake.utm_term,
-        lake.utm_content,
-        lake.utm_id,
-        lake.click_id_type,
-        lake.click_id,
+        {%- for field in campaign_fields %}
+        lake.{{ field }},
+        {%- endfor %}
         touches.has_campaign_signal,
         touches.is_session_start,
         {{ url_host('lake.referrer_url') }} as referrer_host,
@@ -180,14 +170,9 @@ read_from_lake as (
         person_key,
         event_at,
         event_date,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        utm_term,
-        utm_content,
-        utm_id,
-        click_id_type,
-        click_id,
+        {%- for field in campaign_fields %}
+        {{ field }},
+        {%- endfor %}
         has_campaign_signal,
         is_session_start,
         case
@@ -215,14 +200,9 @@ final as (
         touches.person_key,
         touches.event_at,
         touches.event_date,
-        stored.utm_source,
-        stored.utm_medium,
-        stored.utm_campaign,
-        stored.utm_term,
-        stored.utm_content,
-        stored.utm_id,
-        stored.click_id_type,
-        stored.click_id,
+        {%- for field in campaign_fields %}
+        stored.{{ field }},
+        {%- endfor %}
         touches.has_campaign_signal,
         touches.is_session_start,
         stored.external_referrer_host,
