@@ -8,11 +8,8 @@ No other file changes, yet the model reaches the fact table and every mart built
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
-from tiny_lake import query, write_lake
+from tiny_lake import copy_project, query, write_lake
 
 from pipelines import warehouse
 from pipelines.config import DBT_PROJECT_DIR, ConfigError, load_settings
@@ -67,16 +64,6 @@ final as (
 
 select * from final
 """
-
-
-def copy_project(target: Path) -> Path:
-    """A copy of the dbt project without dbt's working folders."""
-    shutil.copytree(
-        DBT_PROJECT_DIR,
-        target,
-        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".user.yml"),
-    )
-    return target
 
 
 @pytest.fixture(scope="module")

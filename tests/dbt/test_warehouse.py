@@ -8,7 +8,7 @@ import json
 import duckdb
 import pandas as pd
 import pytest
-from tiny_lake import enabled_models, query, snapshot, write_next_day
+from tiny_lake import enabled_models, query, snapshot, uncompressed_columns, write_next_day
 
 from pipelines import warehouse
 from pipelines.config import RULE_BASED_MODELS, load_settings
@@ -241,6 +241,41 @@ def test_docs_site_documents_the_published_marts(built):
     assert "Share of the conversion credited to the touch by the model" in html
 
 
+def declared_uncompressed(settings) -> dict[str, set[str]]:
+    """Per stored model (schema.table), the columns its config's meta.uncompressed_columns
+    lists (macros/column_storage.sql), from the manifest of the last build."""
+    manifest = json.loads((warehouse.target_path(settings) / "manifest.json").read_text())
+    return {
+        f"{node['schema']}.{node['alias']}": set(node["config"]["meta"]["uncompressed_columns"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["config"]["materialized"] in ("table", "incremental")
+        and node["config"].get("meta", {}).get("uncompressed_columns")
+    }
+
+
+def test_random_ids_are_stored_uncompressed(built):
+    settings, _ = built
+    declared = declared_uncompressed(settings)
+    # the widest tables' random ids are declared ...
+    assert {"event_id", "person_key", "anonymous_id"} <= declared[
+        "intermediate.int_events_identified"
+    ]
+    assert "attribution_key" in declared["main.fct_attributed_conversions"]
+    # ... and exactly those columns are created uncompressed, in every table that declares
+    # them (fct_attributed_conversions through its enforced contract)
+    assert uncompressed_columns(settings) == declared
+    with duckdb.connect(str(settings.paths.warehouse), read_only=True) as con:
+        stored = con.execute(
+            "select column_name, list(distinct compression order by compression) "
+            "from pragma_storage_info('intermediate.int_events_identified') "
+            "where segment_type = 'VARCHAR' and column_name in ('event_id', 'event_type') "
+            "group by column_name order by column_name"
+        ).fetchall()
+    assert stored[0] == ("event_id", ["Uncompressed"])
+    assert stored[1][0] == "event_type" and stored[1][1] != ["Uncompressed"]
+
+
 def test_a_second_build_gives_identical_marts(built):
     settings, _ = built
     before = snapshot(settings)
@@ -329,6 +364,8 @@ def test_an_incremental_build_of_new_data_equals_a_full_refresh(built):
     } <= compacted, compacted
     with duckdb.connect(str(settings.paths.warehouse), read_only=True) as con:
         assert [t for t in warehouse.dead_rows(con) if t[3]] == []
+    # ... from their own DDL: the random ids stay uncompressed
+    assert uncompressed_columns(settings) == declared_uncompressed(settings)
     state = json.loads(warehouse.build_state_path(settings).read_text())
     assert {c["table"] for c in state["compacted"]} == compacted
     # the rule-based facts (the models this lake enables) were rewritten exactly for the

@@ -11,6 +11,8 @@ Rates (ECB style, base EUR, rate = EUR per unit): 2026-03-02 1 EUR = 1.08 USD an
 from __future__ import annotations
 
 import datetime as dt
+import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -18,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines import canonical, lake
-from pipelines.config import RULE_BASED_MODELS, Settings
+from pipelines.config import DBT_PROJECT_DIR, RULE_BASED_MODELS, Settings
 from pipelines.parity import BUILD_COLUMNS
 
 D1, D2, D3 = dt.date(2026, 3, 2), dt.date(2026, 3, 3), dt.date(2026, 3, 4)
@@ -488,3 +490,27 @@ def snapshot(settings: Settings) -> dict[str, pd.DataFrame]:
         )
         out[mart] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
     return out
+
+
+def copy_project(target: Path) -> Path:
+    """A copy of the dbt project without dbt's working folders."""
+    shutil.copytree(
+        DBT_PROJECT_DIR,
+        target,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".user.yml"),
+    )
+    return target
+
+
+def uncompressed_columns(settings: Settings) -> dict[str, set[str]]:
+    """Per table (schema.table) of the warehouse, the columns its DDL stores uncompressed."""
+    with duckdb.connect(str(settings.paths.warehouse), read_only=True) as con:
+        tables = con.execute(
+            "select schema_name || '.' || table_name, sql from duckdb_tables() "
+            "where database_name = current_database()"
+        ).fetchall()
+    found = {
+        table: set(re.findall(r'"?(\w+)"? \w+ USING COMPRESSION Uncompressed', ddl))
+        for table, ddl in tables
+    }
+    return {table: columns for table, columns in found.items() if columns}

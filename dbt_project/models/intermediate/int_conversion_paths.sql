@@ -4,4 +4,5 @@
     path) are macros/conversion_paths.sql, shared with int_conversion_paths_view_through.
 -#}
 
+{{ config(meta={'uncompressed_columns': ['conversion_id', 'touchpoint_id', 'person_key']}) }}
 {{ conversion_paths([ref('int_touchpoints')]) }}

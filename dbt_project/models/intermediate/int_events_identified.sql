@@ -26,7 +26,10 @@
     DECISIONLOG).
 -#}
 
-{{ config(**replace_rows_by('event_id')) }}
+{{ config(
+    meta={'uncompressed_columns': ['event_id', 'person_key', 'anonymous_id']},
+    **replace_rows_by('event_id'),
+) }}
 {#- read on incremental builds only, but always a dependency: it reads this table first -#}
 {%- set changes = ref('int_event_changes') %}
 {#- what an event's row takes from its copy in the lake -#}

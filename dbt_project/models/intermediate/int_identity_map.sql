@@ -21,7 +21,10 @@
     (minima and maxima are idempotent). An id left with no event at all keeps its row
     until a full refresh. Spark: a plain table.
 -#}
-{{ config(**replace_rows_by('anonymous_id', merge=true)) }}
+{{ config(
+    meta={'uncompressed_columns': ['anonymous_id', 'person_key']},
+    **replace_rows_by('anonymous_id', merge=true),
+) }}
 
 with
 

@@ -1,4 +1,7 @@
-{{ config(**replace_people_rows('event_id')) }}
+{{ config(
+    meta={'uncompressed_columns': ['touchpoint_id', 'event_id', 'person_key']},
+    **replace_people_rows('event_id'),
+) }}
 {#-
     Touchpoints: one per landing with campaign signal (any UTM parameter or a click id)
     and one per session start (a touch-capable event after more than
