@@ -8,7 +8,7 @@
             "{{ probe_joins_with_left_side() }}",
         ],
         post_hook=["{{ reset_join_sides() }}"],
-        meta={'uncompressed_columns': ['attribution_key']},
+        meta={'uncompressed_columns': ['attribution_key', 'conversion_id']},
         **replace_slices_by([fact_slice_column(), 'model'], strategy='replace_fact_slices'),
     )
 }}
