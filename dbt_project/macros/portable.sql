@@ -242,35 +242,3 @@
 {% macro duckdb__materialized_cte() -%}
     materialized
 {%- endmacro %}
-
-
-{#
-    Keep the joins' sides as written in the model that follows: the left side is
-    probed, the right side built (DuckDB's optimizer otherwise builds the smaller side).
-    A hash join's output follows its probe side, so a join that must emit the rows of
-    its left side in their order, their matches side by side, says so with this
-    pre-hook, and `reset_join_sides()` as its post-hook. Other engines: nothing.
-#}
-{% macro probe_joins_with_left_side() -%}
-    {{ return(adapter.dispatch('probe_joins_with_left_side', 'attribution')()) }}
-{%- endmacro %}
-
-{% macro default__probe_joins_with_left_side() -%}
-    select 1
-{%- endmacro %}
-
-{% macro duckdb__probe_joins_with_left_side() -%}
-    set disabled_optimizers = 'build_side_probe_side'
-{%- endmacro %}
-
-{% macro reset_join_sides() -%}
-    {{ return(adapter.dispatch('reset_join_sides', 'attribution')()) }}
-{%- endmacro %}
-
-{% macro default__reset_join_sides() -%}
-    select 1
-{%- endmacro %}
-
-{% macro duckdb__reset_join_sides() -%}
-    reset disabled_optimizers
-{%- endmacro %}
