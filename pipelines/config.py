@@ -333,6 +333,12 @@ class Settings:
             "temp_directory": str(self.duckdb_temp_directory),
         }
 
+    def duckdb_connect_config(self) -> dict[str, Any]:
+        """``duckdb_config`` as ``duckdb.connect(config=...)`` takes it (unset values left
+        to DuckDB), its spill directory created."""
+        self.duckdb_temp_directory.mkdir(parents=True, exist_ok=True)
+        return {k: v for k, v in self.duckdb_config().items() if v is not None}
+
     def dbt_vars(self) -> dict[str, Any]:
         """Everything dbt needs, handed over as ``--vars`` (dbt_project.yml holds no copy)."""
         a = self.model.attribution

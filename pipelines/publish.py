@@ -230,7 +230,8 @@ def _write_version(
     db = work / "marts.duckdb"
     storage = settings.publish.duckdb_storage_version
     counts: dict[str, int] = {}
-    with duckdb.connect(config={"threads": settings.duckdb.threads}) as con:
+    # within the configured threads and memory limit, spilling to the configured folder
+    with duckdb.connect(config=settings.duckdb_connect_config()) as con:
         con.execute(f"attach {_sql_str(settings.paths.warehouse)} as wh (read_only)")
         con.execute(f"attach {_sql_str(db)} as snap (storage_version {_sql_str(storage)})")
         marts = published_marts(settings, con)

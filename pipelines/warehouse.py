@@ -604,9 +604,9 @@ def compact(
     share = settings.warehouse.compact_dead_share if dead_share is None else dead_share
     min_rows = settings.warehouse.compact_min_rows
     done: list[Compaction] = []
-    config = {k: v for k, v in settings.duckdb_config().items() if v is not None}
-    Path(config["temp_directory"]).mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(settings.paths.warehouse), config=config) as con:
+    with duckdb.connect(
+        str(settings.paths.warehouse), config=settings.duckdb_connect_config()
+    ) as con:
         for schema, table, rows, deleted in dead_rows(con):
             stored = rows + deleted
             if stored < min_rows or deleted == 0 or deleted < share * stored:

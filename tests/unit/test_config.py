@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines.config import ConfigError, load_settings
@@ -80,3 +81,16 @@ def test_duckdb_settings_resolve_spill_dir_under_data_dir(tmp_path: Path):
     cfg = s.duckdb_config()
     assert cfg["threads"] == 2
     assert cfg["temp_directory"].startswith(str(tmp_path.resolve()))
+
+
+def test_duckdb_connect_config_creates_the_spill_dir_and_keeps_set_values(tmp_path: Path):
+    s = load_settings(data_dir=tmp_path, environ={"ATTRIBUTION__DUCKDB__MEMORY_LIMIT": "700MB"})
+    spill = Path(s.duckdb_config()["temp_directory"])
+    assert not spill.exists()
+    cfg = s.duckdb_connect_config()
+    assert spill.is_dir()
+    assert cfg == {"threads": 2, "memory_limit": "700MB", "temp_directory": str(spill)}
+    # what publish and compaction connect with: DuckDB takes it as given
+    with duckdb.connect(config=cfg) as con:
+        (limit,) = con.execute("select current_setting('memory_limit')").fetchone()
+    assert limit in ("700.0 MB", "667.5 MiB"), limit
