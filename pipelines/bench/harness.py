@@ -708,7 +708,8 @@ def bench_size(
 
 # ----------------------------------------------------------------------------- all sizes
 # Disk a size holds under the data dir at its end, per event: landing files, lake,
-# warehouse and two publications took 1.05 KB at 10M events (10.5 GB). The estimate adds
+# warehouse and two publications took 0.96-1.05 KB at 10M events (9.6-10.5 GB; the
+# warehouse 3.7 GB of it since its random ids are stored uncompressed). The estimate adds
 # room for DuckDB's spill and a publication being written, and what any size holds
 # (dbt's files, logs).
 DISK_BYTES_PER_EVENT = 1300
