@@ -257,7 +257,10 @@ def run(
     date: Annotated[str | None, typer.Option("--date", help="One day, YYYY-MM-DD.")] = None,
     start: Annotated[str | None, typer.Option("--start", help="First day of a range.")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Last day of a range.")] = None,
-    full_refresh: Annotated[bool, typer.Option(help="Rebuild every table from scratch.")] = False,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(help="Rebuild every table from scratch; the gate reads every lake partition."),
+    ] = False,
 ) -> None:
     """Ingest what landed for the dates, build, gate and publish."""
     d, s, e = _parse_date(date, "--date"), _parse_date(start, "--start"), _parse_date(end, "--end")
@@ -339,11 +342,18 @@ def validate(
     run_date: Annotated[
         str | None, typer.Option("--run-date", help="Date freshness is judged against.")
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Validate every lake partition, not only those changed since a passed gate.",
+        ),
+    ] = False,
 ) -> None:
     """Run the quality gate against the warehouse (exit 3 if it fails)."""
     from pipelines.quality.gate import format_gate_summary, run_gate
 
-    res = run_gate(_settings(ctx), run_date=_parse_date(run_date, "--run-date"))
+    res = run_gate(_settings(ctx), run_date=_parse_date(run_date, "--run-date"), full=full)
     console.print(format_gate_summary(res), highlight=False)
     raise typer.Exit(0 if res.passed else EXIT_GATE_BLOCKED)
 

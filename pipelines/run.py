@@ -90,7 +90,13 @@ def run(
         result.messages.append(str(exc))
 
     progress("start", step="gate", total=None)
-    result.gate = run_gate(settings, run_id=result.run_id, run_date=end, data_dates=result.dates)
+    result.gate = run_gate(
+        settings,
+        run_id=result.run_id,
+        run_date=end,
+        data_dates=result.dates,
+        full=full_refresh,
+    )
     verdict = "passed" if result.gate.passed else f"{len(result.gate.failures)} failed"
     progress("done", step="gate", summary=verdict)
     progress("start", step="publish", total=None)

@@ -53,6 +53,8 @@ ROWS: tuple[tuple[str, Callable[[dict], str]], ...] = (
     ("peer (time ratio, max dRE)", _peer),
     ("incremental s (+1 day)", lambda r: _num(r.get("incremental_seconds"))),
     ("incremental / full ingest+build", lambda r: _num(_pct(r.get("incremental_ratio")), "{}")),
+    ("incremental run s (+ gate, publish)", lambda r: _num(r.get("incremental_run_seconds"))),
+    ("incremental run / full run", lambda r: _num(_pct(r.get("incremental_run_ratio")), "{}")),
     ("compaction due per night s", lambda r: _num(r.get("compaction_seconds_per_night"))),
     (
         "incremental + compaction / full",

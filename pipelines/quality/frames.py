@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -52,9 +53,13 @@ def lake_glob(settings: Settings, table: str) -> str:
     return str(settings.paths.lake_raw / table / "*" / "*" / "*.parquet")
 
 
-def _read(settings: Settings, table: str) -> str:
-    glob = lake_glob(settings, table).replace("'", "''")
-    return f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
+def _read(settings: Settings, table: str, files: Sequence[Path] | None = None) -> str:
+    """A ``read_parquet`` of a lake table: every partition, or only ``files``."""
+    if files is None:
+        what = "'" + lake_glob(settings, table).replace("'", "''") + "'"
+    else:
+        what = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    return f"read_parquet({what}, hive_partitioning = true, union_by_name = true)"
 
 
 def lake_tables_present(settings: Settings) -> list[str]:
@@ -96,10 +101,14 @@ def lake_partition_files(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
     ).astype(object)
 
 
-def _union_columns(con: duckdb.DuckDBPyConnection, settings: Settings, table: str) -> set[str]:
-    return {
-        r[0] for r in con.execute(f"describe select * from {_read(settings, table)}").fetchall()
-    }
+def _union_columns(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    table: str,
+    files: Sequence[Path] | None = None,
+) -> set[str]:
+    relation = _read(settings, table, files)
+    return {r[0] for r in con.execute(f"describe select * from {relation}").fetchall()}
 
 
 def lake_table_columns(table: Table) -> list[str]:
@@ -126,8 +135,16 @@ def count_rows(con: duckdb.DuckDBPyConnection, relation: str) -> int:
     return int(n)
 
 
-def lake_row_count(con: duckdb.DuckDBPyConnection, settings: Settings, table: Table) -> int:
-    return count_rows(con, _read(settings, table.name))
+def lake_row_count(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    table: Table,
+    files: Sequence[Path] | None = None,
+) -> int:
+    """Rows of a lake table (of ``files`` only when given)."""
+    if files is not None and not files:
+        return 0
+    return count_rows(con, _read(settings, table.name, files))
 
 
 def load_lake_table(
@@ -136,12 +153,14 @@ def load_lake_table(
     table: Table,
     part: int = 0,
     parts: int = 1,
+    files: Sequence[Path] | None = None,
 ) -> pd.DataFrame:
     """The key and checked columns of a lake table, with ``source`` and ``date``.
 
     ``part``/``parts``: one hash part of the rows by the table's grain (key, source, date).
+    ``files``: only these partition files (``lake_scope``), else every partition.
     """
-    present = _union_columns(con, settings, table.name)
+    present = _union_columns(con, settings, table.name, files)
     cols = []
     for c in lake_table_columns(table)[:-2]:
         cols.append(f'"{c}"' if c in present else f'null as "{c}"')
@@ -149,7 +168,7 @@ def load_lake_table(
     key = [c for c in table.key if c in present] + ["source", "date"]
     sql = (
         f'select {", ".join(cols)}, "source", cast("date" as date) as "date" '
-        f"from {_read(settings, table.name)} where {part_filter(key, part, parts)}"
+        f"from {_read(settings, table.name, files)} where {part_filter(key, part, parts)}"
     )
     return con.execute(sql).df()
 

@@ -65,14 +65,19 @@ def run_gate(
     run_id: str | None = None,
     run_date: date | str | None = None,
     data_dates: list[date] | list[str] | None = None,
+    full: bool = False,
 ) -> GateResult:
     """Validate the lake and the current warehouse build; write ``state/gate.json``.
 
     ``data_dates`` are the days this run loaded (volume checks look at those days; all
     days when None). ``run_date`` is the day freshness is measured against (default: the
-    last of ``data_dates``, else the latest day in the lake). Never raises for failed
-    expectations: the result says ``passed=False`` and lists them.
+    last of ``data_dates``, else the latest day in the lake). The lake's row checks read
+    the partitions a passed gate has not validated unchanged (``lake_scope``), or every
+    partition with ``full``; ``result.lake_partitions`` says how many. Never raises for
+    failed expectations: the result says ``passed=False`` and lists them.
     """
+    from pipelines.quality import lake_scope
+
     run_id = run_id or new_run_id()
     dates = _as_dates(data_dates)
     build = read_build(settings) or {}
@@ -120,7 +125,9 @@ def run_gate(
 
         from pipelines.quality.suites import build_checks
 
-        checks = build_checks(con, settings, marts, rd, dates or None)
+        scopes: list[lake_scope.LakeScope] = []
+        checks = build_checks(con, settings, marts, rd, dates or None, full, scopes)
+        result.lake_partitions = {s.table: s.summary() for s in scopes}
         failures, evaluated = _validate(checks, run_id, docs_dir, settings.quality.gate_part_rows)
     result.expectations_evaluated = evaluated
     result.data_docs = str(docs_dir / "index.html")
@@ -149,6 +156,8 @@ def run_gate(
                 "after the build finishes.",
             )
         )
+    if not result.failures:
+        lake_scope.save(settings, scopes)
     return _finish(settings, result)
 
 
@@ -390,6 +399,12 @@ def format_gate_summary(result: GateResult, max_rows: int = 3) -> str:
             lines.append(f"  {label} {f.expectation} on {f.table}: {f.detail}")
             for row in f.sample_rows[:max_rows]:
                 lines.append("         " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    partial = {t: n for t, n in result.lake_partitions.items() if n[0] < n[1]}
+    if partial:
+        lines.append(
+            "Lake partitions validated (the others unchanged since a passed gate): "
+            + ", ".join(f"{t} {n[0]} of {n[1]}" for t, n in sorted(partial.items()))
+        )
     if result.data_docs:
         lines.append(f"Data Docs: {result.data_docs}")
     return "\n".join(lines)

@@ -43,6 +43,8 @@ class GateResult:
     tables: list[str] = field(default_factory=list)
     expectations_evaluated: int = 0
     data_docs: str | None = None
+    # lake table -> [partitions its row checks validated, partitions it has] (lake_scope)
+    lake_partitions: dict[str, list[int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

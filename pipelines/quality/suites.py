@@ -26,7 +26,7 @@ from great_expectations.expectations.expectation import Expectation
 from pipelines.canonical import TABLES
 from pipelines.config import Settings
 from pipelines.quality import expectations as ex
-from pipelines.quality import frames
+from pipelines.quality import frames, lake_scope
 from pipelines.quality.warehouse_tables import (
     DATE,
     FIXED_COLUMNS,
@@ -190,9 +190,15 @@ def lake_checks(
     settings: Settings,
     run_date: date,
     data_dates: list[date] | None,
+    full: bool = False,
+    scopes: list[lake_scope.LakeScope] | None = None,
 ) -> list[Check]:
+    """The lake's checks. A table's row checks (``lake.<table>``) read only the partitions
+    a passed gate has not validated unchanged (``lake_scope``; all with ``full``); each
+    table's scope is appended to ``scopes`` for the gate to record once it passes."""
     q = settings.quality
     present = frames.lake_tables_present(settings)
+    record = {} if full else lake_scope.read_record(settings)
     checks: list[Check] = []
     files = frames.lake_partition_files(con, settings)
     if len(files):
@@ -226,16 +232,24 @@ def lake_checks(
         ]
         if name == "fx_rates":
             exps.append(ex.ExpectPositiveRate(severity=ERROR))
+        scope = lake_scope.plan(settings, name, exps, full=full, record=record)
+        if scopes is not None:
+            scopes.append(scope)
+        if not scope.files:
+            continue  # every partition validated unchanged by a passed gate
+        files = None if scope.complete else scope.files
         checks.append(
             Check(
                 f"lake.{name}",
                 f"lake.{name}",
-                lambda part, parts, table=table: frames.load_lake_table(
-                    con, settings, table, part, parts
+                lambda part, parts, table=table, files=files: frames.load_lake_table(
+                    con, settings, table, part, parts, files
                 ),
                 exps,
                 key=(*table.key, "source", "date"),
-                rows=lambda table=table: frames.lake_row_count(con, settings, table),
+                rows=lambda table=table, files=files: frames.lake_row_count(
+                    con, settings, table, files
+                ),
             )
         )
 
@@ -446,10 +460,14 @@ def build_checks(
     marts: list[str],
     run_date: date,
     data_dates: list[date] | None,
+    full: bool = False,
+    scopes: list[lake_scope.LakeScope] | None = None,
 ) -> list[Check]:
-    """Every check of the gate, in reporting order: lake, warehouse, reconciliation."""
+    """Every check of the gate, in reporting order: lake, warehouse, reconciliation.
+
+    ``full`` and ``scopes``: see ``lake_checks``."""
     return (
-        lake_checks(con, settings, run_date, data_dates)
+        lake_checks(con, settings, run_date, data_dates, full, scopes)
         + warehouse_checks(con, settings, marts)
         + reconciliation_checks(con, settings)
     )

@@ -19,6 +19,7 @@ import pytest
 from pipelines.bench import format_bench_table, run_bench
 from pipelines.bench.pandas_alternative import MODELS, pandas_attribution, pipeline_totals
 from pipelines.config import load_settings
+from pipelines.quality.result import read_gate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("bench")]
 
@@ -114,12 +115,24 @@ def test_peer_is_compared_or_explained(bench) -> None:
 
 
 def test_incremental_day_published_and_equals_a_full_refresh(bench) -> None:
-    _, _, [r] = bench
+    data_dir, _, [r] = bench
     assert r["incremental_days"] == ["2026-01-08"]
     assert r["incremental_files"] > 0
     assert r["incremental_published"]
     assert r["incremental_matches_full_refresh"], r["incremental_differences"]
     assert r["incremental_ratio"] > 0
+    # the whole night, gate and publish included, against the first run's four stages
+    stages = r["incremental_stage_seconds"]
+    assert set(stages) == {"ingest", "build", "gate", "publish"}
+    assert r["incremental_run_seconds"] == pytest.approx(sum(stages.values()), abs=0.01)
+    assert r["incremental_run_ratio"] == pytest.approx(
+        r["incremental_run_seconds"] / r["total_seconds"], abs=0.01
+    )
+    # the night's gate read the lake's new partitions, not the history a gate passed
+    night_gate = read_gate(load_settings(data_dir=data_dir / "bench" / f"events-{EVENTS}"))
+    assert night_gate.passed
+    checked, partitions = night_gate.lake_partitions["events"]
+    assert 0 < checked < partitions
     # the night replaced slices: it left deleted rows, whose upkeep is measured
     shares = r["incremental_deleted_row_shares"]
     assert "intermediate.int_touchpoints" in shares
