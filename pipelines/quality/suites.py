@@ -10,6 +10,9 @@ reconciliations ``reconcile.spend``, ``reconcile.credits`` (the facts),
 ``reconcile.attribution_credits`` (each ``attr_<model>`` table), ``reconcile.conversion_totals``,
 ``reconcile.conversion_counts``.
 
+The ``lake.<table>`` suites read the partitions a passed gate has not validated unchanged
+(``lake_scope``); the others read everything they compare.
+
 Severity: ``critical`` (reported as ``error``) blocks publication; ``warning`` is reported.
 """
 
