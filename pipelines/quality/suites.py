@@ -240,18 +240,18 @@ def lake_checks(
             scopes.append(scope)
         if not scope.files:
             continue  # every partition validated unchanged by a passed gate
-        files = None if scope.complete else scope.files
+        read = None if scope.complete else scope.files  # None: the whole table's glob
         checks.append(
             Check(
                 f"lake.{name}",
                 f"lake.{name}",
-                lambda part, parts, table=table, files=files: frames.load_lake_table(
-                    con, settings, table, part, parts, files
+                lambda part, parts, table=table, read=read: frames.load_lake_table(
+                    con, settings, table, part, parts, read
                 ),
                 exps,
                 key=(*table.key, "source", "date"),
-                rows=lambda table=table, files=files: frames.lake_row_count(
-                    con, settings, table, files
+                rows=lambda table=table, read=read: frames.lake_row_count(
+                    con, settings, table, read
                 ),
             )
         )
