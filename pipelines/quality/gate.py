@@ -105,13 +105,9 @@ def run_gate(
         )
         return _finish(settings, result)
 
+    # within the configured threads and memory limit, spilling to the configured folder
     with duckdb.connect(
-        str(settings.paths.warehouse),
-        read_only=True,
-        config={
-            "threads": settings.duckdb.threads,
-            "memory_limit": settings.duckdb.memory_limit,
-        },
+        str(settings.paths.warehouse), read_only=True, config=settings.duckdb_connect_config()
     ) as con:
         marts = published_marts(settings, con)
         if run_date is not None:

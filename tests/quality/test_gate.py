@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import duckdb
 import pandas as pd
 import quality_fixtures as qf
 
 from pipelines.config import load_settings
+from pipelines.quality import frames
 from pipelines.quality import publication_log as plog
 from pipelines.quality.gate import format_gate_summary, run_gate
 from pipelines.quality.result import read_gate
@@ -212,3 +214,31 @@ def test_attributed_conversions_tolerate_float_drift_not_a_missing_conversion():
     assert _conversions_match([1e-6 / 497_300, 0.0])
     # one conversion without credit, among fifty million
     assert not _conversions_match([1 / 50_000_000])
+
+
+def test_model_credit_sums_are_computed_once_and_read_in_parts(settings):
+    # one model a table, one a view (as the rule-based models are): the parts, read from
+    # one temporary table of the sums, add up to the whole, and a part holds every row
+    # of its conversions
+    con = duckdb.connect()
+    con.execute("create schema attribution")
+    con.execute(
+        "create table attribution.attr_markov as select 'c' || (i // 3) as conversion_id, "
+        "'markov' as model, case when i = 4 then 0.5 else 1 / 3 end as credit "
+        "from range(30) as t(i)"
+    )
+    con.execute(
+        "create view attribution.attr_linear as select conversion_id, 'linear' as model, "
+        "credit from attribution.attr_markov"
+    )
+    whole = frames.attribution_credit_sums(con, settings)
+    assert len(whole) == 20 and set(whole["table_name"]) == {"attr_markov", "attr_linear"}
+    parts = pd.concat([frames.attribution_credit_sums(con, settings, p, 3) for p in range(3)])
+    assert sorted(map(tuple, parts.values.tolist())) == sorted(map(tuple, whole.values.tolist()))
+    off = whole[(whole["credit_sum"] - 1).abs() > 1e-9]
+    assert set(off["conversion_id"]) == {"c1"} and len(off) == 2
+    (temporary,) = con.execute(
+        "select count(*) from duckdb_tables() where temporary "
+        "and table_name = 'gate_attribution_credit_sums'"
+    ).fetchone()
+    assert temporary == 1
