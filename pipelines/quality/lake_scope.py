@@ -2,8 +2,9 @@
 
 The lake writes a partition whole (``pipelines.lake``: one ``data.parquet`` per table,
 source and day, written under a temporary name and moved over the old one), so a
-partition file with the size, modification time and inode a passed gate recorded holds
-the rows that gate validated; a file written since is another inode. The row checks of a
+partition whose files have the names, sizes, modification times and inodes a passed gate
+recorded holds the rows that gate validated; a file written since is another inode, and
+a file added next to it (by hand, by another tool) changes the partition too. The row checks of a
 lake table (``lake.<table>``: keys not null, the grain unique within a source and day,
 values, currency codes) each judge rows within one partition, so validating only the
 partitions that changed since finds what validating every one would. At 10M events that
@@ -43,36 +44,41 @@ def record_path(settings: Settings) -> Path:
 class LakeScope:
     """The partitions of one lake table the gate validates this time.
 
-    ``current`` maps each partition (``source=<s>/date=<d>``) to its file's size,
-    modification time (ns) and inode when the gate started; ``files`` are the partition files to
-    read: all of them, or those whose entry differs from the passed gate's record.
+    ``current`` maps each partition (``source=<s>/date=<d>``) to its files as they were
+    when the gate started: ``[name, size, modification time (ns), inode]`` each, sorted by
+    name. ``read`` are the partitions to validate (all of them, or those whose entry
+    differs from the passed gate's record) and ``files`` every file in them: a partition
+    is validated whole, since its grain spans its files.
     """
 
     table: str
     suite_hash: str
-    current: dict[str, list[int]]
+    current: dict[str, list[list[Any]]]
+    read: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return len(self.files) == len(self.current)
+        return len(self.read) == len(self.current)
 
     def summary(self) -> list[int]:
         """``[partitions validated, partitions in the table]``."""
-        return [len(self.files), len(self.current)]
+        return [len(self.read), len(self.current)]
 
 
-def partition_fingerprints(settings: Settings, table: str) -> dict[str, tuple[list[int], Path]]:
-    """Each partition file of a lake table: its partition, [size, mtime (ns), inode], path."""
+def partition_files(settings: Settings, table: str) -> dict[str, list[tuple[list[Any], Path]]]:
+    """Each partition of a lake table: its files' ``[name, size, mtime (ns), inode]`` and
+    paths, sorted by name."""
     root = settings.paths.lake_raw / table
-    out: dict[str, tuple[list[int], Path]] = {}
+    out: dict[str, list[tuple[list[Any], Path]]] = {}
     for path in sorted(root.glob("*/*/*.parquet")):
         try:
             st = path.stat()
         except FileNotFoundError:  # replaced or removed while listed
             continue
-        fingerprint = [st.st_size, st.st_mtime_ns, st.st_ino]
-        out[path.relative_to(root).parent.as_posix()] = (fingerprint, path)
+        part = path.relative_to(root).parent.as_posix()
+        entry = [path.name, st.st_size, st.st_mtime_ns, st.st_ino]
+        out.setdefault(part, []).append((entry, path))
     return out
 
 
@@ -109,19 +115,20 @@ def plan(
     record: dict[str, Any] | None = None,
 ) -> LakeScope:
     """The partitions of ``table`` to validate with ``expectations``."""
-    found = partition_fingerprints(settings, table)
+    found = partition_files(settings, table)
     scope = LakeScope(
         table=table,
         suite_hash=suite_hash(expectations),
-        current={part: fingerprint for part, (fingerprint, _) in found.items()},
+        current={part: [entry for entry, _ in files] for part, files in found.items()},
     )
     seen = (record if record is not None else read_record(settings)).get(table) or {}
     validated: dict[str, Any] = {}
     if not full and seen.get("suite") == scope.suite_hash:
         validated = seen.get("partitions") or {}
-    scope.files = [
-        path for part, (fingerprint, path) in found.items() if validated.get(part) != fingerprint
-    ]
+    for part, files in found.items():
+        if validated.get(part) != scope.current[part]:
+            scope.read.append(part)
+            scope.files.extend(path for _, path in files)
     return scope
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pyarrow.parquet as pq
 import quality_fixtures as qf
 
 from pipelines.quality import expectations as ex
@@ -68,6 +69,18 @@ def test_a_changed_partition_is_validated_and_blocks_until_it_is_fixed(project):
     assert fixed.passed, format_gate_summary(fixed)
     assert fixed.lake_partitions["ad_delivery"][0] == 1
     assert run_gate(project).lake_partitions["ad_delivery"][0] == 0
+
+
+def test_a_file_added_next_to_a_partition_is_validated_with_it(project):
+    # a copy of one row in a file of its own, named to sort before data.parquet: the
+    # partition changed, and its grain is checked over both files
+    assert run_gate(project).passed
+    day = qf.START + timedelta(days=3)
+    path = qf.partition_file(project, "ad_delivery", "meta_ads", day)
+    pq.write_table(pq.read_table(path).slice(0, 1), path.with_name("a-copy.parquet"))
+    blocked = run_gate(project)
+    assert blocked.lake_partitions["ad_delivery"][0] == 1
+    assert ("expect_grain_unique", "lake.ad_delivery") in _errors(blocked)
 
 
 def test_a_gate_blocked_by_the_warehouse_keeps_the_earlier_record(project):
