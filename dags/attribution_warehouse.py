@@ -36,7 +36,8 @@ the next run (`max_active_runs=1`).
 1. `dbt_build`: `pipelines.warehouse.build(settings)`: `dbt build` of every model and data
    test (dbt's unit tests run in `make test`), then the rewrite of any table whose deleted
    rows pass `warehouse.compact_dead_share`; each node's result is in the task log.
-2. `quality_gate`: `pipelines.quality.gate.run_gate(...)`. A failed gate fails this task
+2. `quality_gate`: `pipelines.quality.gate.run_gate(...)`; the lake's row checks read the
+   partitions written since the last gate that passed. A failed gate fails this task
    (no retries) with the failed expectations in the log; publication is skipped and the
    last publication stays in place.
 3. `publish`: `pipelines.publish.publish(settings, run_id=<this run>)`, an atomic swap of
