@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from pipelines.config import Settings
 
 PARTITION_FILE = "data.parquet"
+# Every partition file of a table, from its folder: source=<source>/date=<day>/<file>.
+PARTITION_GLOB = "*/*/*.parquet"
 EMPTY_SOURCE = "~none"
 LEGACY_EMPTY_SOURCES = ("_none",)  # placeholders of older lakes, replaced by ensure_tables
 EMPTY_DATE = dt.date(1970, 1, 1)
@@ -70,7 +72,7 @@ def partition_path(settings: Settings, table_name: str, source: str, day: dt.dat
 
 def table_glob(settings: Settings, table_name: str) -> str:
     """The glob dbt and DuckDB read a table with (use ``hive_partitioning = true``)."""
-    return str(table_dir(settings, table_name) / "*" / "*" / "*.parquet")
+    return str(table_dir(settings, table_name) / PARTITION_GLOB)
 
 
 def file_cache_path(settings: Settings, source: str, day: dt.date, file_hash: str) -> Path:

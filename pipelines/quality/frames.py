@@ -22,6 +22,7 @@ import pandas as pd
 
 from pipelines.canonical import TABLES, Table
 from pipelines.config import Settings
+from pipelines.lake import PARTITION_GLOB, table_glob
 from pipelines.quality.warehouse_tables import resolve_table
 
 # A spend day may use the latest rate published up to this many days before it (ECB
@@ -51,7 +52,7 @@ CURRENCY_COLUMNS = {
 
 def lake_glob(settings: Settings, table: str) -> str:
     """Glob of every partition file of a canonical table (hive layout, DESIGN)."""
-    return str(settings.paths.lake_raw / table / "*" / "*" / "*.parquet")
+    return table_glob(settings, table)
 
 
 def _read(settings: Settings, table: str, files: Sequence[Path] | None = None) -> str:
@@ -69,7 +70,7 @@ def lake_tables_present(settings: Settings) -> list[str]:
     return [
         name
         for name in TABLES
-        if (root / name).is_dir() and next((root / name).glob("*/*/*.parquet"), None)
+        if (root / name).is_dir() and next((root / name).glob(PARTITION_GLOB), None)
     ]
 
 

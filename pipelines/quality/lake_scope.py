@@ -4,10 +4,10 @@ The lake writes a partition whole (``pipelines.lake``: one ``data.parquet`` per 
 source and day, written under a temporary name and moved over the old one), so a
 partition whose files have the names, sizes, modification times and inodes a passed gate
 recorded holds the rows that gate validated; a file written since is another inode, and
-a file added next to it (by hand, by another tool) changes the partition too. The row checks of a
-lake table (``lake.<table>``: keys not null, the grain unique within a source and day,
-values, currency codes) each judge rows within one partition, so validating only the
-partitions that changed since finds what validating every one would. At 10M events that
+a file added next to it (by hand, by another tool) changes the partition too. The row
+checks of a lake table (``lake.<table>``: keys not null, the grain unique within a source
+and day, values, currency codes) each judge rows within one partition, so validating only
+the partitions that changed since finds what validating every one would. At 10M events that
 is the night's one or two days instead of the whole history (the events' check read and
 validated 10M rows in about 20 s of a 45 s gate).
 
@@ -31,6 +31,7 @@ from typing import Any
 from great_expectations.expectations.expectation import Expectation
 
 from pipelines.config import Settings
+from pipelines.lake import PARTITION_GLOB, table_dir
 from pipelines.quality.result import write_json_atomic
 
 RECORD_VERSION = 1
@@ -69,9 +70,9 @@ class LakeScope:
 def partition_files(settings: Settings, table: str) -> dict[str, list[tuple[list[Any], Path]]]:
     """Each partition of a lake table: its files' ``[name, size, mtime (ns), inode]`` and
     paths, sorted by name."""
-    root = settings.paths.lake_raw / table
+    root = table_dir(settings, table)
     out: dict[str, list[tuple[list[Any], Path]]] = {}
-    for path in sorted(root.glob("*/*/*.parquet")):
+    for path in sorted(root.glob(PARTITION_GLOB)):
         try:
             st = path.stat()
         except FileNotFoundError:  # replaced or removed while listed

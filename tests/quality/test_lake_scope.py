@@ -7,10 +7,13 @@ from datetime import timedelta
 
 import pyarrow.parquet as pq
 import quality_fixtures as qf
+from typer.testing import CliRunner
 
+from pipelines.cli import app
 from pipelines.quality import expectations as ex
 from pipelines.quality import lake_scope
 from pipelines.quality.gate import format_gate_summary, run_gate
+from pipelines.quality.result import read_gate
 
 
 def _errors(result) -> set[tuple[str, str]]:
@@ -115,3 +118,15 @@ def test_other_expectations_validate_a_table_in_full(project):
     lake_scope.record_path(project).write_text(json.dumps({"version": 0, "tables": record}))
     assert lake_scope.read_record(project) == {}
     assert run_gate(project).lake_partitions["ad_delivery"][0] == len(partitions)
+
+
+def test_validate_full_on_the_command_line(project):
+    def validate(*args: str) -> dict[str, list[int]]:
+        out = CliRunner().invoke(app, ["--data-dir", str(project.data_dir), "validate", *args])
+        assert out.exit_code == 0, out.output
+        return read_gate(project).lake_partitions
+
+    first = validate()
+    assert all(read == total for read, total in first.values())
+    assert all(read == 0 for read, _ in validate().values())
+    assert validate("--full") == first
