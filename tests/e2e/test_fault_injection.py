@@ -17,6 +17,7 @@ half-way, read during a publish, and roll back.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from fault_tools import (
 from pipelines.config import Settings, load_settings
 from pipelines.errors import EXIT_GATE_BLOCKED, GateBlockedError
 from pipelines.publish import current_version, list_versions, publish, rollback
+from pipelines.quality import lake_scope
 from pipelines.quality.gate import format_gate_summary, run_gate
 from pipelines.quality.result import GateResult, read_gate
 from pipelines.run import RunResult, run
@@ -135,6 +137,33 @@ def test_negative_spend_in_a_lake_partition(project, good):
     assert failure.sample_rows[0]["spend_micros"] == -5_000_000
     assert failure.sample_rows[0]["source"] == "google_ads"
     assert sha256(project.paths.published_db) == good.sha
+
+
+def test_a_full_refresh_run_trusts_no_gate_record(project, good):
+    # A partition the gate's record calls validated although its rows changed (a file put
+    # back with its old size and times, a record copied from elsewhere): a plain gate
+    # trusts the record and does not read it (the spend reconciliation still catches the
+    # mart built before the change); `run --full-refresh` validates every partition again.
+    def negative(df):
+        df.loc[0, "spend_micros"] = -5_000_000
+        return df
+
+    assert run_gate(project, run_date=LAST).passed
+    rewrite_partition(project, "ad_delivery", "google_ads", MIDDLE, negative)
+    record = json.loads(lake_scope.record_path(project).read_text())
+    part = f"source=google_ads/date={MIDDLE}"
+    current = lake_scope.partition_files(project, "ad_delivery")[part]
+    record["tables"]["ad_delivery"]["partitions"][part] = [entry for entry, _ in current]
+    lake_scope.record_path(project).write_text(json.dumps(record))
+    trusted = run_gate(project, run_date=LAST)
+    assert trusted.lake_partitions["ad_delivery"][0] == 0
+    errors = {f.expectation for f in trusted.failures if f.severity == "error"}
+    assert errors == {"expect_spend_matches_lake"}
+
+    result = run(project, LAST, LAST, full_refresh=True)
+    _assert_blocked(result, good, project)
+    assert find_failure(result.gate, "expect_non_negative", "lake.ad_delivery")
+    assert all(read == total for read, total in result.gate.lake_partitions.values())
 
 
 def test_duplicated_spend_rows_break_the_grain(project, good):
